@@ -1,0 +1,25 @@
+"""keras_ae: autoencoders for Keras 3, from the classic dense model to the VAE.
+
+Builders return compiled functional models with nested ``encoder`` and
+``decoder`` models; :func:`export_saved_model` writes TensorFlow SavedModels
+with named endpoints (``serve``, ``reconstruct``, ``encode``, ``decode``).
+"""
+
+from keras_ae import baselines, datasets, layers, losses, metrics, models
+from keras_ae.builders import build_conv_autoencoder, build_dense_autoencoder
+from keras_ae.export import export_saved_model, save_keras
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "build_conv_autoencoder",
+    "build_dense_autoencoder",
+    "baselines",
+    "datasets",
+    "export_saved_model",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "save_keras",
+]

@@ -1,0 +1,173 @@
+"""The model classes: functional graphs rebuilt from their builder arguments.
+
+Each class is a functional ``keras.Model`` subclass in the keras-hub style:
+its constructor takes ``spec`` (the validated builder arguments, plain JSON
+data), builds the graph from the shared trunks, and calls
+``super().__init__(inputs=..., outputs=...)``. ``get_config`` returns ``spec``,
+so a ``.keras`` file reloads into the same class with the same ties
+(tied weights) and the same loss layers, in safe mode.
+
+- :class:`Autoencoder`: every deterministic kind (dense, conv, denoising,
+  sparse, contractive, tied). Optional parts are keys of ``spec``:
+  ``noise`` (a corruption layer before the encoder, active only in
+  training), ``sparsity`` (a :class:`~keras_ae.layers.SparsityRegularizer`
+  on the code), ``tied_weights`` (a decoder of
+  :class:`~keras_ae.layers.DenseTranspose` layers) and ``contractive_weight``
+  (a Jacobian penalty added in :meth:`Autoencoder.compute_loss`).
+- :class:`VariationalAutoencoder`: two encoder heads (``z_mean``,
+  ``z_log_var``), a :class:`~keras_ae.layers.KLDivergence` layer and a
+  :class:`~keras_ae.layers.Sampling` layer before the decoder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ae import layers as ae_layers
+from keras_ae import losses, trunks
+
+register = keras.saving.register_keras_serializable(package="keras_ae")
+
+
+@register
+class Autoencoder(keras.Model):
+    """A deterministic autoencoder: ``decoder(encoder(x))``.
+
+    ``model.encoder`` and ``model.decoder`` (also ``model.get_layer("encoder")``
+    and ``model.get_layer("decoder")``) are nested functional models usable
+    alone. Build it with a ``keras_ae.build_*`` function rather than directly.
+    """
+
+    def __init__(self, spec: dict, **kwargs: Any) -> None:
+        spec = dict(spec)
+        inputs, outputs, encoder, decoder = self._graph(spec)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.spec = spec
+        self.encoder = encoder
+        self.decoder = decoder
+        self.contractive_weight = float(spec.get("contractive_weight") or 0.0)
+        if self.contractive_weight:
+            self.contractive_loss = keras.metrics.Mean(name="contractive_loss")
+
+    @staticmethod
+    def _graph(spec: dict) -> tuple[Any, Any, keras.Model, keras.Model]:
+        encoder = trunks.build_encoder(
+            spec, heads=[("code", spec["latent_dim"], spec.get("code_activation"))]
+        )
+        decoder = trunks.build_decoder(spec, tied_to=encoder if spec.get("tied_weights") else None)
+        inputs = keras.Input(shape=spec["input_shape"], name="input")
+        x = inputs
+        if spec.get("noise"):
+            corruption = ae_layers.CORRUPTIONS[spec["noise"]]
+            x = corruption(spec["noise_level"], seed=spec.get("seed"), name="corruption")(x)
+        code = encoder(x)
+        if spec.get("sparsity"):
+            code = ae_layers.SparsityRegularizer(
+                sparsity=spec["sparsity"],
+                target=spec["target"],
+                weight=spec["weight"],
+                l1=spec["l1"],
+                name="sparsity",
+            )(code)
+        return inputs, decoder(code), encoder, decoder
+
+    def jacobian_norm(self, x: Any) -> Any:
+        """‖∂code/∂x‖²_F per sample: the closed form for a one-layer sigmoid
+        dense encoder, automatic differentiation otherwise."""
+        spec = self.spec
+        x = ops.convert_to_tensor(x, dtype="float32")
+        if (
+            spec["architecture"] == "dense"
+            and not spec.get("hidden_units")
+            and spec.get("code_activation") == "sigmoid"
+        ):
+            code = self.encoder(x, training=True)
+            return losses.sigmoid_jacobian_norm(code, self.encoder.get_layer("code").kernel)
+        return losses.jacobian_norm(self.encoder, x)
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        """Compiled reconstruction loss + layer losses (+ λ·mean ‖J‖²_F if contractive)."""
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+        if self.contractive_weight:
+            penalty = ops.mean(self.jacobian_norm(x))
+            self.contractive_loss.update_state(penalty)
+            loss = loss + self.contractive_weight * penalty
+        return loss
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable, "spec": self.spec}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Any = None) -> Autoencoder:
+        return cls(**config)
+
+
+@register
+class VariationalAutoencoder(Autoencoder):
+    """A VAE: ``q(z|x) = N(z_mean, exp(z_log_var))`` and a Bernoulli or
+    Gaussian decoder; the loss is −ELBO in nats per image.
+
+    ``fit``/``evaluate`` report ``loss`` (−ELBO with the KL weighted by β),
+    ``reconstruction_loss`` and ``kl_loss`` (unweighted), with ``val_`` twins.
+    ``model(x)`` samples z; :meth:`reconstruct` goes through the mean.
+    """
+
+    @staticmethod
+    def _graph(spec: dict) -> tuple[Any, Any, keras.Model, keras.Model]:
+        latent = spec["latent_dim"]
+        encoder = trunks.build_encoder(spec, heads=[("z_mean", latent, None), ("z_log_var", latent, None)])
+        decoder = trunks.build_decoder(spec)
+        inputs = keras.Input(shape=spec["input_shape"], name="input")
+        z_mean, z_log_var = encoder(inputs)
+        z_mean, z_log_var = ae_layers.KLDivergence(spec["beta"], name="kl_divergence")(
+            [z_mean, z_log_var]
+        )
+        z = ae_layers.Sampling(seed=spec.get("seed"), name="sampling")([z_mean, z_log_var])
+        return inputs, decoder(z), encoder, decoder
+
+    @property
+    def beta(self) -> keras.Variable:
+        """The KL weight β (a variable; assign to change it)."""
+        return self.get_layer("kl_divergence").beta
+
+    def encode(self, x: Any, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Deterministic encoding: ``(z_mean, z_log_var)`` as numpy arrays."""
+        z_mean, z_log_var = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        return z_mean, z_log_var
+
+    def decode(self, z: Any, batch_size: int = 256) -> np.ndarray:
+        """Decoder output (Bernoulli means or Gaussian means) for codes ``z``."""
+        return self.decoder.predict(np.asarray(z, "float32"), batch_size=batch_size, verbose=0)
+
+    def reconstruct(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        """Deterministic reconstruction through the posterior mean."""
+        return self.decode(self.encode(x, batch_size)[0], batch_size)
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """Decode ``n`` codes drawn from the prior N(0, I) with ``seed``."""
+        from keras_ae import checks
+
+        n = checks.positive_int("n", n)
+        z = np.random.default_rng(seed).standard_normal((n, self.spec["latent_dim"]))
+        return self.decode(z.astype("float32"))
+
+    def interpolate(self, x_a: Any, x_b: Any, steps: int = 8) -> np.ndarray:
+        """Decode ``steps`` codes on the line between the means of two inputs."""
+        from keras_ae import checks
+
+        steps = checks.positive_int("steps", steps)
+        pair = np.stack([np.asarray(x_a, "float32"), np.asarray(x_b, "float32")])
+        mu = self.encode(pair)[0]
+        t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+        return self.decode((1 - t) * mu[0] + t * mu[1])

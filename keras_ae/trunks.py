@@ -1,0 +1,182 @@
+"""Encoder and decoder trunks shared by every model kind.
+
+A trunk is the part of the hourglass between the data and the code. Each
+architecture is one entry of ``ARCHITECTURES``: a function that turns an input
+tensor into a flat feature vector (``features``) and a function that turns a
+code tensor back into a tensor of the input's shape (``decode``). Builders
+assemble them into the nested ``encoder`` and ``decoder`` models with
+:func:`build_encoder` and :func:`build_decoder`; the heads on top of the
+features (one code, or a VAE's mean and log-variance) are the only thing a
+model kind chooses.
+
+Convolutional geometry: every conv layer has stride 2, so each spatial size
+must be a multiple of ``2 ** len(filters)``. Other sizes are zero-padded up to
+the next multiple at the encoder's input and cropped back at the decoder's
+output, so the model's output always has the input's shape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+from keras import layers
+
+Head = tuple[str, int, Any]  # (name, units, activation)
+
+_CONV = {
+    1: (layers.Conv1D, layers.Conv1DTranspose, layers.ZeroPadding1D, layers.Cropping1D),
+    2: (layers.Conv2D, layers.Conv2DTranspose, layers.ZeroPadding2D, layers.Cropping2D),
+}
+
+
+def conv_padding(input_shape: Sequence[int], depth: int) -> list[tuple[int, int]]:
+    """Zero padding (before, after) per spatial axis so that ``depth`` stride-2
+    convolutions divide the size exactly."""
+    factor = 2**depth
+    pads = []
+    for size in input_shape[:-1]:
+        extra = math.ceil(size / factor) * factor - size
+        pads.append((extra // 2, extra - extra // 2))
+    return pads
+
+
+def _pad_arg(pads: list[tuple[int, int]]) -> Any:
+    return pads[0] if len(pads) == 1 else tuple(pads)
+
+
+def dense_features(x: Any, spec: dict, name: str) -> Any:
+    """Flatten, then one Dense layer per entry of ``spec["hidden_units"]``."""
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    for i, units in enumerate(spec["hidden_units"]):
+        x = layers.Dense(units, activation=spec["activation"], name=f"{name}_dense_{i + 1}")(x)
+    return x
+
+
+def dense_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = None) -> Any:
+    """Mirror of :func:`dense_features`: Dense layers back to the input size.
+
+    With ``tied_to`` (the encoder model), every layer is a
+    :class:`keras_ae.layers.DenseTranspose` that reuses the transposed kernel
+    of the matching encoder layer, with a bias of its own.
+    """
+    shape = spec["input_shape"]
+    units = [*reversed(spec["hidden_units"]), math.prod(shape)]
+    activations = [spec["activation"]] * len(spec["hidden_units"]) + [spec["output_activation"]]
+    if tied_to is not None:
+        from keras_ae.layers import DenseTranspose
+
+        # Encoder layers from the code layer down to the first hidden layer.
+        sources = [tied_to.get_layer("code"), *reversed(_dense_layers(tied_to))]
+    x = z
+    for i, (n, act) in enumerate(zip(units, activations, strict=True)):
+        layer_name = f"{name}_dense_{i + 1}"
+        if tied_to is None:
+            x = layers.Dense(n, activation=act, name=layer_name)(x)
+        else:
+            x = DenseTranspose(sources[i], activation=act, name=layer_name)(x)
+    return layers.Reshape(shape, name=f"{name}_reshape")(x)
+
+
+def _dense_layers(encoder: keras.Model) -> list[layers.Dense]:
+    return [
+        layer
+        for layer in encoder.layers
+        if isinstance(layer, layers.Dense) and layer.name.startswith("encoder_dense_")
+    ]
+
+
+def conv_features(x: Any, spec: dict, name: str) -> Any:
+    """Optional zero padding, stride-2 convolutions, then Flatten."""
+    shape, filters = spec["input_shape"], spec["filters"]
+    conv, _, pad, _ = _CONV[len(shape) - 1]
+    pads = conv_padding(shape, len(filters))
+    if any(p != (0, 0) for p in pads):
+        x = pad(_pad_arg(pads), name=f"{name}_pad")(x)
+    for i, f in enumerate(filters):
+        x = conv(
+            f,
+            spec["kernel_size"],
+            strides=2,
+            padding="same",
+            activation=spec["activation"],
+            name=f"{name}_conv_{i + 1}",
+        )(x)
+    return layers.Flatten(name=f"{name}_flatten")(x)
+
+
+def conv_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = None) -> Any:
+    """Mirror of :func:`conv_features`: Dense, Reshape, stride-2 transposed
+    convolutions, a last convolution to the input's channels, then cropping."""
+    shape, filters = spec["input_shape"], spec["filters"]
+    _, conv_t, _, crop = _CONV[len(shape) - 1]
+    conv = _CONV[len(shape) - 1][0]
+    pads = conv_padding(shape, len(filters))
+    factor = 2 ** len(filters)
+    reduced = [(size + sum(p)) // factor for size, p in zip(shape[:-1], pads, strict=True)]
+    x = layers.Dense(
+        math.prod(reduced) * filters[-1], activation=spec["activation"], name=f"{name}_dense"
+    )(z)
+    x = layers.Reshape((*reduced, filters[-1]), name=f"{name}_reshape")(x)
+    for i, f in enumerate(reversed(filters)):
+        x = conv_t(
+            f,
+            spec["kernel_size"],
+            strides=2,
+            padding="same",
+            activation=spec["activation"],
+            name=f"{name}_deconv_{i + 1}",
+        )(x)
+    x = conv(
+        shape[-1],
+        spec["kernel_size"],
+        padding="same",
+        activation=spec["output_activation"],
+        name=f"{name}_output",
+    )(x)
+    if any(p != (0, 0) for p in pads):
+        x = crop(_pad_arg(pads), name=f"{name}_crop")(x)
+    return x
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One trunk family: how to get features from an input and decode a code."""
+
+    features: Callable[[Any, dict, str], Any]
+    decode: Callable[..., Any]
+    input_ranks: tuple[int, ...]
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "dense": Architecture(dense_features, dense_decode, input_ranks=(1, 2, 3)),
+    "conv": Architecture(conv_features, conv_decode, input_ranks=(2, 3)),
+}
+
+
+def build_encoder(spec: dict, heads: Sequence[Head], name: str = "encoder") -> keras.Model:
+    """The nested encoder model: input -> trunk features -> one Dense per head.
+
+    Args:
+        spec: validated builder arguments (``architecture``, ``input_shape`` and
+            the trunk's own keys).
+        heads: ``(name, units, activation)`` per output; one head gives a
+            single-output encoder.
+        name: the model's name.
+    """
+    inputs = keras.Input(shape=spec["input_shape"], name=f"{name}_input")
+    x = ARCHITECTURES[spec["architecture"]].features(inputs, spec, name)
+    outputs = [layers.Dense(units, activation=act, name=hname)(x) for hname, units, act in heads]
+    return keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=name)
+
+
+def build_decoder(
+    spec: dict, tied_to: keras.Model | None = None, name: str = "decoder"
+) -> keras.Model:
+    """The nested decoder model: code -> reconstruction of the input's shape."""
+    inputs = keras.Input(shape=(spec["latent_dim"],), name=f"{name}_input")
+    outputs = ARCHITECTURES[spec["architecture"]].decode(inputs, spec, name, tied_to=tied_to)
+    return keras.Model(inputs, outputs, name=name)

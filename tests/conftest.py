@@ -1,0 +1,92 @@
+"""Shared fixtures: the embedded data, the builder table, and a process without keras_ae."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import keras_ae
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The embedded MNIST split: (x_train, y_train), (x_test, y_test)."""
+    return keras_ae.datasets.load_mnist(source="embedded")
+
+
+@pytest.fixture(scope="session")
+def x_small(mnist):
+    """64 test digits, for shape and round-trip checks."""
+    return mnist[1][0][:64]
+
+
+_FOREIGN_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    import keras
+
+    path, inputs_file, outputs_file = sys.argv[1:4]
+    model = tf.saved_model.load(path)
+    inputs = np.load(inputs_file)
+    results = {}
+    for key in inputs.files:
+        endpoint = key.split("__")[0]
+        args = [tf.constant(inputs[key])]
+        if endpoint == "sample":
+            args = [tf.constant(int(v), tf.int32) for v in inputs[key]]
+        out = getattr(model, endpoint)(*args)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        for i, o in enumerate(outs):
+            results[f"{key}__{i}"] = np.asarray(o)
+    if "encode__tfsm" in inputs.files:
+        x = inputs["encode__tfsm"]
+        layer = keras.layers.TFSMLayer(path, call_endpoint="encode")
+        inp = keras.Input(shape=x.shape[1:])
+        out = layer(inp)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        wrapped = keras.Model(inp, outs)
+        res = wrapped(x)
+        res = res if isinstance(res, (list, tuple)) else [res]
+        for i, o in enumerate(res):
+            results[f"tfsm__{i}"] = np.asarray(o)
+    results["__signatures__"] = np.array(json.dumps(sorted(model.signatures.keys())))
+    assert "keras_ae" not in sys.modules, "keras_ae was imported"
+    np.savez(outputs_file, **results)
+    """
+)
+
+
+def call_without_keras_ae(saved_model: Path, inputs: dict, tmp_path: Path) -> dict:
+    """Call SavedModel endpoints in a new Python process that never imports keras_ae.
+
+    ``inputs`` maps ``"<endpoint>__<tag>"`` to an array (``"sample__<tag>"``
+    to ``[n, seed]``); the result maps ``"<endpoint>__<tag>__<i>"`` to the
+    i-th output, plus ``"__signatures__"``.
+    """
+    inputs_file, outputs_file = tmp_path / "inputs.npz", tmp_path / "outputs.npz"
+    np.savez(inputs_file, **inputs)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FOREIGN_SCRIPT, str(saved_model), str(inputs_file), str(outputs_file)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(outputs_file) as data:
+        result = {k: data[k] for k in data.files}
+    result["__signatures__"] = json.loads(str(result["__signatures__"]))
+    return result
