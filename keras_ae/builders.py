@@ -24,7 +24,7 @@ from typing import Any
 import keras
 
 from keras_ae import checks
-from keras_ae.models import Autoencoder, VariationalAutoencoder
+from keras_ae.models import Autoencoder
 from keras_ae.trunks import ARCHITECTURES
 
 DEFAULT_TRUNK = {"dense": {"hidden_units": (256, 128)}, "conv": {"filters": (32, 64)}}
@@ -151,7 +151,9 @@ def build_dense_autoencoder(
         A compiled :class:`keras_ae.models.Autoencoder`.
     """
     if not isinstance(tied_weights, bool):
-        raise TypeError(f"`tied_weights` must be True or False. Received: tied_weights={tied_weights!r}")
+        raise TypeError(
+            f"`tied_weights` must be True or False. Received: tied_weights={tied_weights!r}"
+        )
     spec = trunk_spec(
         "dense",
         input_shape,

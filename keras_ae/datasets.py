@@ -38,9 +38,7 @@ def _keras_cache_file() -> Path:
 
 def _load_embedded() -> tuple[Split, Split]:
     with np.load(EMBEDDED_PATH) as data:
-        return _prepare(data["x_train"], data["y_train"]), _prepare(
-            data["x_test"], data["y_test"]
-        )
+        return _prepare(data["x_train"], data["y_train"]), _prepare(data["x_test"], data["y_test"])
 
 
 def _load_keras() -> tuple[Split, Split]:
@@ -51,7 +49,7 @@ def _load_keras() -> tuple[Split, Split]:
     except Exception as err:  # noqa: BLE001 - any download failure means "offline"
         raise ConnectionError(
             "Could not load the full MNIST through keras.datasets.mnist (no network and no "
-            f"cached copy at {_keras_cache_file()}). Use load_mnist(source=\"embedded\") for "
+            f'cached copy at {_keras_cache_file()}). Use load_mnist(source="embedded") for '
             f"the 10,000-digit subset shipped with keras_ae. Cause: {err}"
         ) from err
     return _prepare(x_train, y_train), _prepare(x_test, y_test)

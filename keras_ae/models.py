@@ -126,7 +126,9 @@ class VariationalAutoencoder(Autoencoder):
     @staticmethod
     def _graph(spec: dict) -> tuple[Any, Any, keras.Model, keras.Model]:
         latent = spec["latent_dim"]
-        encoder = trunks.build_encoder(spec, heads=[("z_mean", latent, None), ("z_log_var", latent, None)])
+        encoder = trunks.build_encoder(
+            spec, heads=[("z_mean", latent, None), ("z_log_var", latent, None)]
+        )
         decoder = trunks.build_decoder(spec)
         inputs = keras.Input(shape=spec["input_shape"], name="input")
         z_mean, z_log_var = encoder(inputs)

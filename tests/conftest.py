@@ -78,7 +78,14 @@ def call_without_keras_ae(saved_model: Path, inputs: dict, tmp_path: Path) -> di
     np.savez(inputs_file, **inputs)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(
-        [sys.executable, "-c", _FOREIGN_SCRIPT, str(saved_model), str(inputs_file), str(outputs_file)],
+        [
+            sys.executable,
+            "-c",
+            _FOREIGN_SCRIPT,
+            str(saved_model),
+            str(inputs_file),
+            str(outputs_file),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -23,8 +23,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import keras  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 
 import keras_ae  # noqa: E402
 
@@ -77,7 +77,8 @@ print(f"\ntest MSE, code size {args.latent_dim}:")
 print(f"  untrained autoencoder  {untrained_mse:.5f}")
 print(f"  PCA                    {pca_mse:.5f}")
 print(f"  dense autoencoder      {ae_mse:.5f}  ({ae_mse / pca_mse:.2f}x PCA)")
-print(f"  PSNR                   {keras_ae.metrics.psnr(x_test, model.predict(x_test, verbose=0)):.2f} dB")
+test_psnr = keras_ae.metrics.psnr(x_test, model.predict(x_test, verbose=0))
+print(f"  PSNR                   {test_psnr:.2f} dB")
 
 # ## Visualise
 #
