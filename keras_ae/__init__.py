@@ -6,14 +6,25 @@ with named endpoints (``serve``, ``reconstruct``, ``encode``, ``decode``).
 """
 
 from keras_ae import baselines, datasets, layers, losses, metrics, models
-from keras_ae.builders import build_conv_autoencoder, build_dense_autoencoder
+from keras_ae.builders import (
+    build_contractive_autoencoder,
+    build_conv_autoencoder,
+    build_denoising_autoencoder,
+    build_dense_autoencoder,
+    build_sparse_autoencoder,
+    build_vae,
+)
 from keras_ae.export import export_saved_model, save_keras
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "build_contractive_autoencoder",
     "build_conv_autoencoder",
     "build_dense_autoencoder",
+    "build_denoising_autoencoder",
+    "build_sparse_autoencoder",
+    "build_vae",
     "baselines",
     "datasets",
     "export_saved_model",

@@ -24,7 +24,7 @@ from typing import Any
 import keras
 
 from keras_ae import checks
-from keras_ae.models import Autoencoder
+from keras_ae.models import Autoencoder, VariationalAutoencoder
 from keras_ae.trunks import ARCHITECTURES
 
 DEFAULT_TRUNK = {"dense": {"hidden_units": (256, 128)}, "conv": {"filters": (32, 64)}}
@@ -211,3 +211,211 @@ def build_conv_autoencoder(
         kernel_size=kernel_size,
     )
     return _autoencoder("conv", spec, name)
+
+
+def build_denoising_autoencoder(
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    noise: str = "gaussian",
+    noise_level: float = 0.4,
+    architecture: str = "conv",
+    seed: int | None = None,
+    name: str | None = None,
+    **trunk_args: Any,
+) -> Autoencoder:
+    """A denoising autoencoder (Vincent et al. 2008): corrupt, then reconstruct the clean input.
+
+    A corruption layer sits before the encoder and acts only in training, so
+    ``fit(x, x)`` learns to denoise, while ``predict``, ``encode`` and the
+    exported endpoints run the clean path: a noisy input goes in, a clean
+    output comes out.
+
+    Args:
+        input_shape: one sample's shape, without the batch axis.
+        noise: ``"gaussian"`` (add N(0, noise_level²), then clip to [0, 1]),
+            ``"masking"`` (set a fraction ``noise_level`` of inputs to 0) or
+            ``"salt_and_pepper"`` (set a fraction ``noise_level`` to 0 or 1).
+        noise_level: the noise's standard deviation or fraction (>= 0; < 1
+            for the fractions).
+        architecture: ``"conv"`` or ``"dense"``.
+        seed: seed of the corruption layer's own ``SeedGenerator``.
+        name: model name; default "denoising_autoencoder".
+        **trunk_args: the trunk arguments of :func:`trunk_spec`
+            (``filters`` or ``hidden_units``, ``latent_dim``, ...).
+    """
+    from keras_ae.layers import CORRUPTIONS
+
+    checks.choice("noise", noise, CORRUPTIONS)
+    level = checks.non_negative_float("noise_level", noise_level)
+    if noise != "gaussian":
+        checks.open_unit_interval("noise_level", level, closed_low=True)
+    spec = trunk_spec(architecture, input_shape, **trunk_args)
+    spec.update(noise=noise, noise_level=level, seed=_seed(seed))
+    return _autoencoder("denoising", spec, name)
+
+
+def _seed(seed: Any) -> int | None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
+    return seed
+
+
+def build_sparse_autoencoder(
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    sparsity: str = "kl",
+    target: float = 0.05,
+    weight: float = 0.1,
+    l1: float = 1e-4,
+    architecture: str = "dense",
+    latent_dim: int = 64,
+    name: str | None = None,
+    **trunk_args: Any,
+) -> Autoencoder:
+    """A sparse autoencoder: few code units active for any one input.
+
+    The code may be wider than the input (overcomplete).
+
+    Args:
+        input_shape: one sample's shape, without the batch axis.
+        sparsity: ``"kl"``: sigmoid code units and the penalty
+            ``weight * sum_j KL(target || rho_hat_j)``, ``rho_hat_j`` being
+            unit j's mean activation over the batch (UFLDL). ``"l1"``: an L1
+            activity penalty ``l1 * sum_j |h_j|`` (mean over the batch) on a
+            ReLU code.
+        target: the target mean activation ρ, in (0, 1) (``"kl"``).
+        weight: β, the weight of the KL penalty (``"kl"``).
+        l1: the L1 coefficient (``"l1"``).
+        architecture: ``"dense"`` or ``"conv"``.
+        latent_dim: code size (default 64).
+        name: model name; default "sparse_autoencoder".
+        **trunk_args: the other arguments of :func:`trunk_spec`.
+
+    ``fit`` reports ``mean_activation`` (mean code activation over the batch)
+    and ``sparsity_loss`` beside the loss.
+    """
+    checks.choice("sparsity", sparsity, ("kl", "l1"))
+    code_activation = trunk_args.pop("code_activation", "sigmoid" if sparsity == "kl" else "relu")
+    if sparsity == "kl" and code_activation != "sigmoid":
+        raise ValueError(
+            "sparsity='kl' needs sigmoid code units (mean activations in (0, 1)). "
+            f"Received: code_activation={code_activation!r}"
+        )
+    spec = trunk_spec(
+        architecture,
+        input_shape,
+        latent_dim=latent_dim,
+        code_activation=code_activation,
+        **trunk_args,
+    )
+    spec.update(
+        sparsity=sparsity,
+        target=checks.open_unit_interval("target", target),
+        weight=checks.non_negative_float("weight", weight),
+        l1=checks.non_negative_float("l1", l1),
+    )
+    return _autoencoder("sparse", spec, name)
+
+
+def build_contractive_autoencoder(
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    contractive_weight: float = 1e-2,
+    architecture: str = "dense",
+    name: str | None = None,
+    **trunk_args: Any,
+) -> Autoencoder:
+    """A contractive autoencoder (Rifai et al. 2011): reconstruction + λ‖J_encoder(x)‖²_F.
+
+    For a one-layer sigmoid encoder (``hidden_units=()``,
+    ``code_activation="sigmoid"``) the penalty uses the closed form
+    ``sum_j (h_j (1 - h_j))² sum_i W_ij²``; otherwise it is computed per
+    sample by automatic differentiation in ``compute_loss``, which costs about
+    ``latent_dim`` extra backward passes of the encoder per training step.
+    The penalty belongs to training only: export and ``.keras`` reload see a
+    plain autoencoder. ``fit`` reports ``contractive_loss`` (mean ‖J‖²_F).
+
+    Args:
+        input_shape: one sample's shape, without the batch axis.
+        contractive_weight: λ (>= 0).
+        architecture: ``"dense"`` or ``"conv"``.
+        name: model name; default "contractive_autoencoder".
+        **trunk_args: the other arguments of :func:`trunk_spec`.
+    """
+    spec = trunk_spec(architecture, input_shape, **trunk_args)
+    spec["contractive_weight"] = checks.non_negative_float("contractive_weight", contractive_weight)
+    model = Autoencoder({"kind": "contractive", **spec}, name=name or "contractive_autoencoder")
+    # batch_jacobian vectorises poorly under XLA: keep plain graph execution.
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=_reconstruction_loss(spec["output_activation"]),
+    )
+    return model
+
+
+LIKELIHOODS = {"bernoulli": "sigmoid", "gaussian": None}
+
+
+def build_vae(
+    input_shape: Sequence[int] = (28, 28, 1),
+    architecture: str = "dense",
+    latent_dim: int = 2,
+    *,
+    hidden_units: Sequence[int] | None = None,
+    filters: Sequence[int] | None = None,
+    beta: float = 1.0,
+    likelihood: str = "bernoulli",
+    seed: int | None = None,
+    name: str | None = None,
+    **trunk_args: Any,
+) -> VariationalAutoencoder:
+    """A variational autoencoder (Kingma & Welling 2013) that trains with plain ``fit``.
+
+    The encoder (the shared dense or conv trunk) has two heads, ``z_mean``
+    and ``z_log_var``; a :class:`~keras_ae.layers.KLDivergence` layer adds
+    ``beta * KL(q(z|x) || N(0, I))`` and a :class:`~keras_ae.layers.Sampling`
+    layer draws ``z`` with its own seed. The loss is −ELBO in nats per image:
+    the reconstruction term summed over pixels plus the KL term.
+
+    Args:
+        input_shape: one sample's shape, without the batch axis.
+        architecture: ``"dense"`` (default hidden units (512, 256)) or
+            ``"conv"`` (default filters (32, 64)).
+        latent_dim: size of z.
+        hidden_units: dense trunk sizes.
+        filters: conv trunk widths.
+        beta: initial KL weight (a variable; see
+            :class:`keras_ae.callbacks.KLAnnealing`).
+        likelihood: ``"bernoulli"`` (sigmoid output, binary cross-entropy
+            summed over pixels; data in [0, 1]) or ``"gaussian"`` (linear
+            output, ``0.5 * squared error + 0.5 * log(2π)`` per value: a
+            Gaussian with fixed unit variance, not learned).
+        seed: seed of the Sampling layer's ``SeedGenerator``.
+        name: model name; default "vae".
+        **trunk_args: the other arguments of :func:`trunk_spec`.
+    """
+    from keras_ae import losses
+
+    checks.choice("likelihood", likelihood, LIKELIHOODS)
+    if architecture == "dense" and hidden_units is None:
+        hidden_units = (512, 256)
+    spec = trunk_spec(
+        architecture,
+        input_shape,
+        hidden_units=hidden_units,
+        filters=filters,
+        latent_dim=latent_dim,
+        output_activation=LIKELIHOODS[likelihood],
+        **trunk_args,
+    )
+    spec.update(
+        kind="vae",
+        likelihood=likelihood,
+        beta=checks.non_negative_float("beta", beta),
+        seed=_seed(seed),
+    )
+    model = VariationalAutoencoder(spec, name=name or "vae")
+    nll = losses.bernoulli_nll if likelihood == "bernoulli" else losses.gaussian_nll
+    return compile_defaults(
+        model, nll, metrics=[keras.metrics.MeanMetricWrapper(nll, name="reconstruction_loss")]
+    )
