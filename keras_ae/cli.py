@@ -1,0 +1,398 @@
+"""The ``keras-ae`` command line: train, evaluate, demo and export-pretrained.
+
+User mistakes (an unknown kind, a missing file, data of the wrong shape or
+dtype, a non-positive count) print one line, ``keras-ae: error: ...``, and
+exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROG = "keras-ae"
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its files: one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the whole usage block
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def load_data(source: str) -> Any:
+    """``embedded``, ``keras`` or a ``.npz`` file with ``x_train`` (and optional ``x_test``,
+    ``y_train``, ``y_test``): any image shape, min-max scaled to [0, 1] with a note."""
+    from keras_ae import checks, datasets
+    from keras_ae.kinds import Data
+
+    if source in ("embedded", "keras"):
+        (x_train, y_train), (x_test, y_test) = datasets.load_mnist(source=source)
+        return Data(x_train, y_train, x_test, y_test)
+    path = Path(source)
+    if path.suffix != ".npz":
+        raise UsageError(f"--data must be 'embedded', 'keras' or a .npz file; got {source!r}")
+    if not path.is_file():
+        raise UsageError(f"--data file not found: {source}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input
+        raise UsageError(f"--data {source} is not a readable .npz file ({err})") from None
+    with archive:
+        if "x_train" not in archive.files:
+            raise UsageError(
+                f"--data {source} must hold an array 'x_train'; it holds {archive.files}"
+            )
+        arrays = {k: archive[k] for k in ("x_train", "y_train", "x_test", "y_test") if k in archive}
+    x_train = arrays["x_train"]
+    if not np.issubdtype(x_train.dtype, np.number) or x_train.dtype == bool:
+        raise UsageError(f"--data {source}: x_train must be numeric; got dtype {x_train.dtype}")
+    if x_train.ndim not in (2, 3, 4):
+        raise UsageError(
+            f"--data {source}: x_train must have shape (N, D), (N, H, W) or (N, H, W, C); "
+            f"got {x_train.shape}"
+        )
+    try:
+        x_train = checks.images("x_train", x_train)
+        x_test = (
+            checks.images("x_test", arrays["x_test"], shape=arrays["x_train"].shape[1:])
+            if ("x_test" in arrays)
+            else None
+        )
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--data {source}: {err}") from None
+    y_train, y_test = arrays.get("y_train"), arrays.get("y_test")
+    if x_test is None:  # hold out the last 10% as a test split
+        cut = max(1, len(x_train) // 10)
+        x_train, x_test = x_train[:-cut], x_train[-cut:]
+        if y_train is not None:
+            y_train, y_test = y_train[:-cut], y_train[-cut:]
+    lo, hi = float(min(x_train.min(), x_test.min())), float(max(x_train.max(), x_test.max()))
+    if lo < 0 or hi > 1:
+        print(f"note: scaling --data from [{lo:.4g}, {hi:.4g}] to [0, 1] (min-max)")
+        span = hi - lo if hi > lo else 1.0
+        x_train, x_test = (x_train - lo) / span, (x_test - lo) / span
+    if x_train.ndim == 3:  # (N, H, W) grey images get a channel axis
+        x_train, x_test = x_train[..., None], x_test[..., None]
+    return Data(x_train.astype("float32"), y_train, x_test.astype("float32"), y_test)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def save_rows(rows: Sequence[np.ndarray], labels: Sequence[str], path: Path) -> None:
+    """Write a PNG with one row of images per entry of ``rows``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(cols * 0.9 + 1.6, len(rows) * 0.95))
+    axes = np.atleast_2d(axes)
+    for row, (images, label) in enumerate(zip(rows, labels, strict=True)):
+        for col in range(cols):
+            ax = axes[row, col]
+            ax.axis("off")
+            if col < len(images):
+                img = images[col]
+                ax.imshow(img.squeeze() if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+        axes[row, 0].text(
+            -0.15, 0.5, label, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=8
+        )
+    fig.subplots_adjust(left=0.16, right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.05)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _is_image(x: np.ndarray) -> bool:
+    return x.ndim == 4 and x.shape[-1] in (1, 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def _train_one(
+    kind: Any,
+    data: Any,
+    out: Path,
+    epochs: int,
+    batch_size: int,
+    overrides: dict,
+    resume: bool,
+    verbose: Any,
+) -> tuple[dict[str, Any], Any]:
+    """Build, train, export and measure one kind; return its metrics record and model."""
+    from keras_ae import export_saved_model, save_keras
+    from keras_ae.kinds import reconstruct
+
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        model = kind.make(data.x_train.shape[1:], **overrides)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{kind.name}: {err}") from None
+    backup = out / ".backup"
+    if not resume and backup.exists():
+        shutil.rmtree(backup)
+    start = time.perf_counter()
+    kind.fit(model, data, epochs=epochs, batch_size=batch_size, resume_dir=backup, verbose=verbose)
+    seconds = time.perf_counter() - start
+    figures = kind.evaluate(model, data)
+    save_keras(model, out / "model.keras", overwrite=True)
+    export_saved_model(model, out / "saved_model", overwrite=True)
+    record = {
+        "kind": kind.name,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "train_seconds": round(seconds, 2),
+        "test": figures,
+    }
+    (out / "metrics.json").write_text(json.dumps(record, indent=2))
+    if _is_image(data.x_test):
+        x = data.x_test[:10]
+        rows, labels = [x, reconstruct(model, x)], ["original", "reconstruction"]
+        save_rows(rows, labels, out / "reconstructions.png")
+        if hasattr(model, "sample"):
+            save_rows([model.sample(10, seed=0)], ["samples"], out / "samples.png")
+    return record, model
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from keras_ae.kinds import KINDS
+
+    kind = KINDS[args.kind]
+    data = load_data(args.data)
+    overrides = {
+        k: v
+        for k, v in {"latent_dim": args.latent_dim, "noise_level": args.noise_level}.items()
+        if v is not None
+    }
+    record, _ = _train_one(
+        kind,
+        data,
+        Path(args.out),
+        args.epochs or kind.epochs,
+        args.batch_size or kind.batch_size,
+        overrides,
+        args.resume,
+        verbose="auto",
+    )
+    print(json.dumps(record, indent=2))
+    print(f"wrote {args.out}/model.keras, saved_model/, metrics.json")
+    return 0
+
+
+def _evaluate_saved_model(path: Path, data: Any) -> dict[str, float]:
+    import tensorflow as tf
+
+    from keras_ae import metrics
+
+    loaded = tf.saved_model.load(str(path))
+    fn = getattr(loaded, "reconstruct", None) or loaded.serve
+    x = data.x_test
+    out = np.concatenate(
+        [np.asarray(fn(tf.constant(x[i : i + 256]))) for i in range(0, len(x), 256)]
+    )
+    if out.shape == x.shape:
+        return {"mse": metrics.mse(x, out), "psnr": metrics.psnr(x, out)}
+    if out.ndim == 2 and data.y_test is not None:
+        return {"accuracy": float(np.mean(out.argmax(-1) == data.y_test))}
+    raise UsageError(f"cannot evaluate {path}: output shape {out.shape} for input {x.shape}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import keras
+
+    import keras_ae  # noqa: F401 - registers keras_ae's classes for loading
+    from keras_ae.kinds import Data, autoencoder_metrics, vae_metrics
+    from keras_ae.models import VariationalAutoencoder
+
+    path = Path(args.path)
+    if not path.exists():
+        raise UsageError(f"PATH not found: {args.path}")
+    data: Data = load_data(args.data)
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise UsageError(f"{args.path} is a folder without saved_model.pb")
+        figures = _evaluate_saved_model(path, data)
+    elif path.suffix == ".keras":
+        model = keras.saving.load_model(path, safe_mode=True)
+        if model.input_shape[1:] != data.x_test.shape[1:]:
+            raise UsageError(
+                f"the model takes {model.input_shape[1:]}, --data gives {data.x_test.shape[1:]}"
+            )
+        evaluate = vae_metrics if isinstance(model, VariationalAutoencoder) else autoencoder_metrics
+        figures = evaluate(model, data)
+    else:
+        raise UsageError(f"PATH must be a SavedModel folder or a .keras file; got {args.path}")
+    for name, value in figures.items():
+        print(f"{name:>12}  {value:.5g}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from keras_ae.kinds import KINDS, reconstruct
+
+    out = Path(args.out)
+    data = load_data("embedded")
+    x = data.x_test[:10]
+    rows, labels, table = [x], ["original"], []
+    start = time.perf_counter()
+    for kind in KINDS.values():
+        print(f"--- {kind.name}: {kind.description}, {kind.demo_epochs} epoch(s)", flush=True)
+        record, model = _train_one(
+            kind, data, out / kind.name, kind.demo_epochs, kind.batch_size, {}, False, verbose=0
+        )
+        rows.append(reconstruct(model, x))
+        labels.append(kind.name)
+        table.append(record)
+    save_rows(rows, labels, out / "overview.png")
+    print(f"\n{'kind':<12} {'epochs':>6} {'train s':>8}  test figures")
+    for r in table:
+        figs = "  ".join(f"{k}={v:.4g}" for k, v in r["test"].items())
+        print(f"{r['kind']:<12} {r['epochs']:>6} {r['train_seconds']:>8.1f}  {figs}")
+    print(
+        f"\nwrote {out}/overview.png and one folder per kind "
+        f"({time.perf_counter() - start:.0f} s in all)"
+    )
+    return 0
+
+
+def cmd_export_pretrained(args: argparse.Namespace) -> int:
+    from keras_ae.pretrained import export_pretrained
+
+    export_pretrained(Path(args.directory), seed=args.seed, only=args.only)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``keras-ae`` argument parser (also used to render ``--help``)."""
+    from keras_ae.kinds import KINDS
+
+    kinds = ", ".join(KINDS)
+    parser = _Parser(prog=PROG, description="Train, evaluate and export keras_ae autoencoders.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    train = sub.add_parser(
+        "train",
+        help="train one model kind, then export it",
+        description=f"Train one model kind ({kinds}) and write model.keras, "
+        "saved_model/, metrics.json and PNGs of reconstructions (and "
+        "samples for VAEs) to --out.",
+    )
+    train.add_argument("kind", choices=list(KINDS), metavar="KIND", help=f"one of: {kinds}")
+    train.add_argument("--out", required=True, help="output folder")
+    train.add_argument("--epochs", type=_positive_int, help="epochs (default: the tutorial's)")
+    train.add_argument("--batch-size", type=_positive_int, help="batch size (default 128)")
+    train.add_argument("--latent-dim", type=_positive_int, help="code size")
+    train.add_argument(
+        "--noise-level", type=_non_negative_float, help="corruption level (denoising only)"
+    )
+    train.add_argument(
+        "--data",
+        default="embedded",
+        help="'embedded' (default), 'keras' (full MNIST, needs network or cache) "
+        "or a .npz file with x_train [x_test, y_train, y_test]",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --out from its last completed epoch",
+    )
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="print test metrics of a saved model",
+        description="Print the test metrics of a SavedModel folder or a "
+        ".keras file on --data's test split.",
+    )
+    evaluate.add_argument("path", metavar="PATH", help="SavedModel folder or .keras file")
+    evaluate.add_argument(
+        "--data", default="embedded", help="'embedded' (default), 'keras' or a .npz file"
+    )
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    demo = sub.add_parser(
+        "demo",
+        help="train every kind briefly and draw an overview",
+        description="Train every model kind briefly on the embedded MNIST, "
+        "export each, write overview.png with a row per kind and print a "
+        "results table.",
+    )
+    demo.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
+    demo.set_defaults(func=cmd_demo)
+
+    pre = sub.add_parser(
+        "export-pretrained",
+        help="regenerate the pretrained SavedModels",
+        description="Train every kind with its tutorial settings and a fixed "
+        "seed, export the SavedModels and write manifest.json.",
+    )
+    pre.add_argument("directory", metavar="DIR", help="target folder, e.g. saved_models/")
+    pre.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    pre.add_argument(
+        "--only", nargs="+", choices=list(KINDS), metavar="KIND", help="regenerate only these kinds"
+    )
+    pre.set_defaults(func=cmd_export_pretrained)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``keras-ae`` console script."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
+        print(f"{PROG}: error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Training that loses nothing: validated data, resumable epochs, no NaN on disk.
+
+:func:`train` wraps ``model.fit`` with the safeguards every keras_ae entry
+point shares: the data is checked first (shape, NaN/Inf, range for sigmoid
+models), ``keras.callbacks.BackupAndRestore`` makes an interrupted run resume
+from its last completed epoch when given ``resume_dir``, and a NaN loss stops
+training with a clear error instead of producing a broken model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_ae import checks
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or Inf loss and was stopped."""
+
+
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop at the first batch whose loss is NaN or Inf, and remember it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad_batch: tuple[int, int] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self.bad_batch = (self._epoch, batch)
+            self.model.stop_training = True
+
+
+def check_data(model: keras.Model, name: str, x: Any) -> np.ndarray:
+    """Validate ``x`` for ``model``: shape, finiteness, and [0, 1] for sigmoid outputs."""
+    spec = getattr(model, "spec", {})
+    return checks.images(
+        name,
+        x,
+        shape=model.input_shape[1:],
+        unit_range=spec.get("output_activation") == "sigmoid",
+    )
+
+
+def train(
+    model: keras.Model,
+    x: Any,
+    y: Any = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    validation_data: tuple | None = None,
+    resume_dir: str | os.PathLike | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = "auto",
+) -> keras.callbacks.History:
+    """Fit ``model`` on ``x`` (target ``y``, default ``x``) with keras_ae's safeguards.
+
+    Args:
+        model: a compiled Keras model (any keras_ae builder's output).
+        x: training inputs; checked against the model's input shape. Integer
+            images are converted (uint8 scaled by 1/255) with a note.
+        y: targets; default ``x`` (an autoencoder).
+        epochs: total number of epochs, counting epochs already done by a
+            resumed run.
+        batch_size: batch size.
+        validation_data: ``(x_val, y_val)``, or ``(x_val,)`` / ``x_val`` for
+            an autoencoder.
+        resume_dir: a folder for ``keras.callbacks.BackupAndRestore``: a run
+            that was killed resumes from its last completed epoch when called
+            again with the same folder. The folder is removed when training
+            completes.
+        callbacks: more Keras callbacks.
+        verbose: passed to ``fit``.
+
+    Returns:
+        The ``History`` of this call (resumed runs contain only the new epochs).
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or Inf; the model's weights
+            are not to be trusted and nothing was written.
+    """
+    epochs = checks.positive_int("epochs", epochs)
+    batch_size = checks.positive_int("batch_size", batch_size)
+    x = check_data(model, "x", x)
+    y = x if y is None else np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"`y` must have one row per row of `x` ({len(x)}). Received {len(y)}.")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)):
+            validation_data = (validation_data,)
+        x_val = check_data(model, "validation_data", validation_data[0])
+        y_val = x_val if len(validation_data) < 2 else np.asarray(validation_data[1])
+        validation_data = (x_val, y_val)
+    guard = _StopOnNonFiniteLoss()
+    all_callbacks = [guard, *callbacks]
+    if resume_dir is not None:
+        if not isinstance(resume_dir, (str, os.PathLike)):
+            raise TypeError(
+                f"`resume_dir` must be a path or None. Received: resume_dir={resume_dir!r}"
+            )
+        all_callbacks.append(keras.callbacks.BackupAndRestore(os.fspath(resume_dir)))
+    history = model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    if guard.bad_batch is not None:
+        epoch, batch = guard.bad_batch
+        raise NonFiniteLossError(
+            f"Training stopped: the loss became NaN or Inf at epoch {epoch + 1}, batch "
+            f"{batch + 1}. Nothing was saved. Lower the learning rate or check the data."
+        )
+    return history
+
+
+def set_deterministic(seed: int) -> None:
+    """Seed Python, NumPy and Keras, and turn on TensorFlow's op determinism,
+    so that two trainings on the CPU give identical weights."""
+    import tensorflow as tf
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"`seed` must be an integer >= 0. Received: seed={seed!r}")
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()

@@ -1,0 +1,127 @@
+"""The keras-ae command line, through subprocess, with tiny epoch counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_ae.kinds import KINDS
+
+
+def keras_ae_cli(*args, cwd=None, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, "-m", "keras_ae.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_npz(tmp_path_factory, mnist):
+    """600 training and 200 test digits as uint8 0-255 (the CLI scales them)."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    path = tmp_path_factory.mktemp("data") / "digits.npz"
+    np.savez(
+        path,
+        x_train=(x_train[:600, ..., 0] * 255).astype("uint8"),
+        y_train=y_train[:600],
+        x_test=(x_test[:200, ..., 0] * 255).astype("uint8"),
+        y_test=y_test[:200],
+    )
+    return path
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
+    assert last.startswith("keras-ae: error:"), proc.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in last
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_train_every_kind(kind, small_npz, tmp_path):
+    out = tmp_path / kind
+    proc = keras_ae_cli("train", kind, "--epochs", 1, "--data", small_npz, "--out", out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["kind"] == kind and record["epochs"] == 1
+    assert all(np.isfinite(v) for v in record["test"].values())
+    assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
+    assert (out / "reconstructions.png").stat().st_size > 1000
+    if kind.startswith("vae"):
+        assert (out / "samples.png").is_file()
+    assert not (out / ".backup").exists()  # removed once training completed
+
+
+def test_evaluate_saved_model_and_keras_file(small_npz, tmp_path):
+    out = tmp_path / "dense"
+    args = ("--epochs", 2, "--latent-dim", 8, "--data", small_npz, "--out", out)
+    assert keras_ae_cli("train", "dense", *args).returncode == 0
+    trained_mse = json.loads((out / "metrics.json").read_text())["test"]["mse"]
+    for path in (out / "saved_model", out / "model.keras"):
+        proc = keras_ae_cli("evaluate", path, "--data", small_npz)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        figures = dict(line.split() for line in proc.stdout.strip().splitlines())
+        assert float(figures["mse"]) == pytest.approx(trained_mse, rel=1e-3)
+
+
+def test_own_data_of_another_shape_is_scaled_with_a_note(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "own.npz"
+    np.savez(path, x_train=rng.normal(50.0, 20.0, (120, 12, 20)))
+    proc = keras_ae_cli("train", "conv", "--epochs", 1, "--data", path, "--out", tmp_path / "o")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "note: scaling --data" in proc.stdout
+
+
+def test_help_is_complete():
+    proc = keras_ae_cli("--help")
+    assert proc.returncode == 0
+    for command in ("train", "evaluate", "demo", "export-pretrained"):
+        assert command in proc.stdout
+        sub = keras_ae_cli(command, "--help")
+        assert sub.returncode == 0 and "usage: keras-ae " + command in sub.stdout
+    train_help = keras_ae_cli("train", "--help").stdout
+    for option in ("--epochs", "--batch-size", "--latent-dim", "--noise-level", "--data", "--out"):
+        assert option in train_help
+
+
+def test_error_cases_give_one_line_and_exit_code_2(tmp_path, small_npz):
+    out = tmp_path / "out"
+    assert_one_line_error(keras_ae_cli("train", "nope", "--out", out), "nope")
+    assert_one_line_error(
+        keras_ae_cli("train", "dense", "--out", out, "--data", tmp_path / "missing.npz"),
+        "not found",
+    )
+    flat = tmp_path / "flat.npz"
+    np.savez(flat, x_train=np.zeros(10))
+    assert_one_line_error(keras_ae_cli("train", "dense", "--out", out, "--data", flat), "shape")
+    text = tmp_path / "text.npz"
+    np.savez(text, x_train=np.array([["a", "b"], ["c", "d"]]))
+    assert_one_line_error(keras_ae_cli("train", "dense", "--out", out, "--data", text), "dtype")
+    for epochs in ("0", "-3", "two"):
+        assert_one_line_error(
+            keras_ae_cli("train", "dense", "--epochs", epochs, "--out", out), "--epochs"
+        )
+    assert_one_line_error(keras_ae_cli("evaluate", tmp_path / "none.keras"), "not found")
+    nan = tmp_path / "nan.npz"
+    x = np.random.default_rng(0).random((50, 8, 8))
+    x[3, 2, 1] = np.nan
+    np.savez(nan, x_train=x)
+    assert_one_line_error(keras_ae_cli("train", "dense", "--out", out, "--data", nan), "NaN")
+    assert_one_line_error(
+        keras_ae_cli("train", "dense", "--noise-level", 0.3, "--out", out, "--data", small_npz),
+        "noise_level",
+    )
+    assert not out.exists() or not any(out.rglob("*.keras"))
