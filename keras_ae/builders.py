@@ -27,10 +27,15 @@ from keras_ae import checks
 from keras_ae.models import Autoencoder, VariationalAutoencoder
 from keras_ae.trunks import ARCHITECTURES
 
-DEFAULT_TRUNK = {"dense": {"hidden_units": (256, 128)}, "conv": {"filters": (32, 64)}}
+DEFAULT_TRUNK = {
+    "dense": {"hidden_units": (256, 128)},
+    "conv": {"filters": (32, 64)},
+    "lstm": {"units": (64,)},
+}
 FAST_COMPILE = {
     "dense": {"jit_compile": True, "steps_per_execution": 32},
     "conv": {},
+    "lstm": {},
 }
 
 
@@ -44,16 +49,20 @@ def trunk_spec(
     output_activation: str | None = "sigmoid",
     code_activation: str | None = None,
     kernel_size: int = 3,
+    units: Sequence[int] | None = None,
 ) -> dict:
     """Validate the trunk arguments shared by every builder and return them as a dict.
 
+    Each architecture takes its own size argument (``hidden_units``,
+    ``filters`` or ``units``); passing another one raises ValueError.
+
     Args:
-        architecture: ``"dense"`` or ``"conv"``.
+        architecture: ``"dense"``, ``"conv"`` or ``"lstm"``.
         input_shape: one sample's shape, without the batch axis. Dense trunks
             take any shape; conv trunks take ``(H, W, C)`` (Conv2D) or
             ``(T, C)`` (Conv1D). Sizes that ``2 ** len(filters)`` does not
             divide are zero-padded in the encoder and cropped back in the
-            decoder.
+            decoder. LSTM trunks take series ``(T, C)``.
         hidden_units: Dense layer sizes from the input towards the code
             (dense trunk; default ``(256, 128)``).
         filters: Conv layer widths, each with stride 2 (conv trunk; default
@@ -63,6 +72,8 @@ def trunk_spec(
         output_activation: ``"sigmoid"`` for data in [0, 1], None for real values.
         code_activation: activation of the code layer (None: linear).
         kernel_size: convolution kernel size (conv trunk).
+        units: LSTM widths from the input towards the code (lstm trunk;
+            default ``(64,)``).
     """
     checks.choice("architecture", architecture, ARCHITECTURES)
     shape = checks.input_shape(input_shape, ARCHITECTURES[architecture].input_ranks)
@@ -74,22 +85,17 @@ def trunk_spec(
         "output_activation": checks.activation("output_activation", output_activation),
         "code_activation": checks.activation("code_activation", code_activation),
     }
-    if architecture == "dense":
-        if filters is not None:
+    sizes = {"hidden_units": hidden_units, "filters": filters, "units": units}
+    (own,) = DEFAULT_TRUNK[architecture]
+    for key, value in sizes.items():
+        if key != own and value is not None:
             raise ValueError(
-                "`filters` applies to architecture='conv'; the dense trunk takes "
-                f"`hidden_units`. Received: filters={filters!r}"
+                f"`{key}` does not apply to architecture={architecture!r}, whose trunk takes "
+                f"`{own}`. Received: {key}={value!r}"
             )
-        units = DEFAULT_TRUNK["dense"]["hidden_units"] if hidden_units is None else hidden_units
-        spec["hidden_units"] = list(checks.int_tuple("hidden_units", units))
-    else:
-        if hidden_units is not None:
-            raise ValueError(
-                "`hidden_units` applies to architecture='dense'; the conv trunk takes "
-                f"`filters`. Received: hidden_units={hidden_units!r}"
-            )
-        conv_filters = DEFAULT_TRUNK["conv"]["filters"] if filters is None else filters
-        spec["filters"] = list(checks.int_tuple("filters", conv_filters, allow_empty=False))
+    size = DEFAULT_TRUNK[architecture][own] if sizes[own] is None else sizes[own]
+    spec[own] = list(checks.int_tuple(own, size, allow_empty=architecture == "dense"))
+    if architecture == "conv":
         spec["kernel_size"] = checks.positive_int("kernel_size", kernel_size)
     return spec
 
@@ -98,14 +104,21 @@ def _reconstruction_loss(output_activation: str | None) -> str:
     return "binary_crossentropy" if output_activation == "sigmoid" else "mean_squared_error"
 
 
+def _in_distribution_scope() -> bool:
+    """True inside a ``tf.distribute`` strategy's scope (other than the default one)."""
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
+
+
 def compile_defaults(model: keras.Model, loss: Any, metrics: list | None = None) -> keras.Model:
-    """Compile ``model`` with Adam(1e-3), ``loss`` and the trunk's speed settings."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=loss,
-        metrics=metrics,
-        **FAST_COMPILE[model.spec["architecture"]],
-    )
+    """Compile ``model`` with Adam(1e-3), ``loss`` and the trunk's speed settings.
+
+    Inside a ``tf.distribute`` strategy's scope the speed settings are left
+    out: XLA and ``steps_per_execution`` fail there with TensorFlow 2.21.
+    """
+    speed = {} if _in_distribution_scope() else FAST_COMPILE[model.spec["architecture"]]
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=metrics, **speed)
     return model
 
 
@@ -298,8 +311,8 @@ def build_sparse_autoencoder(
     code_activation = trunk_args.pop("code_activation", "sigmoid" if sparsity == "kl" else "relu")
     if sparsity == "kl" and code_activation != "sigmoid":
         raise ValueError(
-            "sparsity='kl' needs sigmoid code units (mean activations in (0, 1)). "
-            f"Received: code_activation={code_activation!r}"
+            "`code_activation` must be 'sigmoid' for sparsity='kl' (mean activations in "
+            f"(0, 1)). Received: code_activation={code_activation!r}"
         )
     spec = trunk_spec(
         architecture,
@@ -415,7 +428,51 @@ def build_vae(
         seed=_seed(seed),
     )
     model = VariationalAutoencoder(spec, name=name or "vae")
-    nll = losses.bernoulli_nll if likelihood == "bernoulli" else losses.gaussian_nll
+    nll = losses.LIKELIHOOD_NLL[likelihood]
     return compile_defaults(
         model, nll, metrics=[keras.metrics.MeanMetricWrapper(nll, name="reconstruction_loss")]
     )
+
+
+def build_lstm_autoencoder(
+    input_shape: Sequence[int],
+    units: Sequence[int] = (64,),
+    latent_dim: int = 16,
+    activation: str | None = "tanh",
+    output_activation: str | None = None,
+    name: str | None = None,
+    *,
+    code_activation: str | None = None,
+) -> Autoencoder:
+    """A recurrent (LSTM) autoencoder for series ``(T, C)``, compiled for ``fit(x, x)``.
+
+    The encoder is one LSTM per entry of ``units`` (all but the last return
+    sequences; the last returns its final output), then Dense(``latent_dim``,
+    name "code"). The decoder repeats the code ``T`` times (RepeatVector),
+    runs LSTMs of the reversed widths with ``return_sequences=True`` and
+    maps every time step to ``C`` channels with a TimeDistributed Dense.
+
+    Args:
+        input_shape: ``(T, C)``: time steps and channels per window.
+        units: LSTM widths from the input towards the code.
+        latent_dim: size of the code.
+        activation: the LSTMs' activation (``"tanh"``, the Keras default).
+        output_activation: None (linear output, mean squared error: for
+            real-valued, e.g. standardised, series) or ``"sigmoid"`` (binary
+            cross-entropy: values in [0, 1]).
+        name: model name; default "lstm_autoencoder".
+        code_activation: activation of the code layer (default linear).
+
+    Returns:
+        A compiled :class:`keras_ae.models.Autoencoder`.
+    """
+    spec = trunk_spec(
+        "lstm",
+        input_shape,
+        units=units,
+        latent_dim=latent_dim,
+        activation=activation,
+        output_activation=output_activation,
+        code_activation=code_activation,
+    )
+    return _autoencoder("lstm", spec, name)

@@ -179,3 +179,14 @@ def images(
                 "x = (x - x.min()) / (x.max() - x.min())."
             )
     return arr
+
+
+def non_finite_weights(model: Any) -> list[str]:
+    """Paths of the floating-point weights of a Keras model that hold NaN or Inf."""
+    import keras
+
+    return [
+        w.path
+        for w in model.weights
+        if "float" in str(w.dtype) and not np.all(np.isfinite(keras.ops.convert_to_numpy(w)))
+    ]

@@ -158,6 +158,7 @@ def _train_one(
     overrides: dict,
     resume: bool,
     verbose: Any,
+    strategy: Any = None,
 ) -> tuple[dict[str, Any], Any]:
     """Build, train, export and measure one kind; return its metrics record and model."""
     from keras_ae import export_saved_model, save_keras
@@ -165,7 +166,11 @@ def _train_one(
 
     out.mkdir(parents=True, exist_ok=True)
     try:
-        model = kind.make(data.x_train.shape[1:], **overrides)
+        if strategy is None:
+            model = kind.make(data.x_train.shape[1:], **overrides)
+        else:
+            with strategy.scope():
+                model = kind.make(data.x_train.shape[1:], **overrides)
     except (ValueError, TypeError) as err:
         raise UsageError(f"{kind.name}: {err}") from None
     backup = out / ".backup"
@@ -196,9 +201,13 @@ def _train_one(
 
 def cmd_train(args: argparse.Namespace) -> int:
     from keras_ae.kinds import KINDS
+    from keras_ae.training import make_strategy
 
     kind = KINDS[args.kind]
     data = load_data(args.data)
+    strategy = None
+    if args.strategy != "default":
+        strategy = make_strategy(args.strategy, cpu_replicas=args.cpu_replicas)
     overrides = {
         k: v
         for k, v in {"latent_dim": args.latent_dim, "noise_level": args.noise_level}.items()
@@ -213,6 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides,
         args.resume,
         verbose="auto",
+        strategy=strategy,
     )
     print(json.dumps(record, indent=2))
     print(f"wrote {args.out}/model.keras, saved_model/, metrics.json")
@@ -341,6 +351,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue an interrupted run in --out from its last completed epoch",
     )
+    train.add_argument(
+        "--strategy",
+        default="default",
+        choices=["default", "mirrored", "multiworker"],
+        help="tf.distribute strategy: 'mirrored' (all local GPUs, or "
+        "--cpu-replicas logical CPUs) or 'multiworker' (set TF_CONFIG on "
+        "every machine)",
+    )
+    train.add_argument(
+        "--cpu-replicas",
+        type=_positive_int,
+        help="with --strategy mirrored and no GPU: logical CPU devices",
+    )
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser(
@@ -382,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-ae`` console script."""
+    from keras_ae.training import NonFiniteLossError
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         args = build_parser().parse_args(argv)
@@ -389,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
         print(f"{PROG}: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
+from keras_ae import checks
 from keras_ae.models import Autoencoder, VariationalAutoencoder
 
 Endpoint = tuple[Callable[..., Any], list]
@@ -121,13 +121,12 @@ def _tracked_model(obj: Any) -> keras.Model:
 
 def check_finite_weights(model: keras.Model) -> None:
     """Raise ValueError if any weight of ``model`` is NaN or Inf."""
-    for w in model.weights:
-        value = np.asarray(keras.ops.convert_to_numpy(w))
-        if not np.all(np.isfinite(value)):
-            raise ValueError(
-                f"Weight {w.path!r} holds NaN or Inf values; refusing to write a broken "
-                "model. Train again with a lower learning rate."
-            )
+    bad = checks.non_finite_weights(model)
+    if bad:
+        raise ValueError(
+            f"Weight {bad[0]!r} (and {len(bad) - 1} more) holds NaN or Inf values; refusing "
+            "to write a broken model. Train again with a lower learning rate."
+        )
 
 
 def _rename_exchange(a: Path, b: Path) -> bool:

@@ -41,6 +41,24 @@ class _StopOnNonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class _SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that never writes non-finite weights, keeps the previous
+    checkpoint as a fallback, and keeps its folder when training was stopped by a
+    non-finite loss (so the last good epoch can still be resumed)."""
+
+    def __init__(self, backup_dir: str, guard: _StopOnNonFiniteLoss) -> None:
+        super().__init__(backup_dir, double_checkpoint=True)
+        self.guard = guard
+
+    def _save_model(self) -> None:
+        if self.guard.bad_batch is None and not checks.non_finite_weights(self.model):
+            super()._save_model()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.guard.bad_batch is None:
+            super().on_train_end(logs)
+
+
 def check_data(model: keras.Model, name: str, x: Any) -> np.ndarray:
     """Validate ``x`` for ``model``: shape, finiteness, and [0, 1] for sigmoid outputs."""
     spec = getattr(model, "spec", {})
@@ -109,7 +127,7 @@ def train(
             raise TypeError(
                 f"`resume_dir` must be a path or None. Received: resume_dir={resume_dir!r}"
             )
-        all_callbacks.append(keras.callbacks.BackupAndRestore(os.fspath(resume_dir)))
+        all_callbacks.append(_SafeBackupAndRestore(os.fspath(resume_dir), guard))
     history = model.fit(
         x,
         y,
@@ -137,3 +155,46 @@ def set_deterministic(seed: int) -> None:
         raise ValueError(f"`seed` must be an integer >= 0. Received: seed={seed!r}")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def make_strategy(name: str = "default", cpu_replicas: int | None = None) -> Any:
+    """Return a ``tf.distribute.Strategy`` to build and train under.
+
+    Args:
+        name: ``"default"`` (one device), ``"mirrored"``
+            (``MirroredStrategy``: every local GPU, or ``cpu_replicas``
+            logical CPU devices) or ``"multiworker"``
+            (``MultiWorkerMirroredStrategy``; each machine runs the same
+            command with its own ``TF_CONFIG``).
+        cpu_replicas: with ``"mirrored"`` on a machine without GPUs, split
+            the CPU into this many logical devices. Must be called before
+            TensorFlow has run any operation.
+
+    Build the model inside ``with strategy.scope():`` so its variables are
+    mirrored; ``fit`` then splits each batch across the replicas.
+    """
+    import tensorflow as tf
+
+    checks.choice("strategy", name, STRATEGIES)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    devices = None
+    if cpu_replicas is not None and not tf.config.list_physical_devices("GPU"):
+        cpu_replicas = checks.positive_int("cpu_replicas", cpu_replicas)
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas
+            )
+        except RuntimeError as err:
+            raise ValueError(
+                "`cpu_replicas` must be set before TensorFlow runs its first operation. "
+                f"Received: cpu_replicas={cpu_replicas}"
+            ) from err
+        devices = [f"/cpu:{i}" for i in range(cpu_replicas)]
+    return tf.distribute.MirroredStrategy(devices)
