@@ -244,7 +244,7 @@ class KLDivergence(keras.layers.Layer):
         z_mean, z_log_var = inputs
         kl = ops.mean(losses.gaussian_kl(z_mean, z_log_var))
         self.add_loss(ops.cast(self.beta, kl.dtype) * kl)
-        self.kl_loss.update_state(kl)
+        self.kl_loss.update_state(kl, sample_weight=ops.shape(z_mean)[0])  # like `loss`
         return [z_mean, z_log_var]
 
     def compute_output_shape(self, input_shape: Any) -> Any:

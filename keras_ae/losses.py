@@ -77,3 +77,7 @@ def jacobian_norm(encoder: keras.Model, x: Any) -> Any:
 def mse_per_sample(x: Any, x_hat: Any) -> Any:
     """Mean squared error per sample."""
     return ops.mean(ops.reshape(ops.square(x - x_hat), (ops.shape(x)[0], -1)), axis=-1)
+
+
+#: A VAE's ``likelihood`` -> its per-image negative log-likelihood ``nll(x, x_hat)``.
+LIKELIHOOD_NLL = {"bernoulli": bernoulli_nll, "gaussian": gaussian_nll}
