@@ -1,0 +1,293 @@
+"""Benchmark suite: keras_ae's defaults against plain Keras and against the hardware.
+
+For every model kind at its default configuration, on the embedded MNIST:
+
+- training samples/s with keras_ae's compile defaults, and with the same
+  architecture compiled plainly (``model.compile("adam", loss)``), measured
+  in the same run: warm-up excluded, median of several repeats;
+- achieved GFLOP/s (``keras_ae.profiling.training_flops``) as a fraction of
+  the float32 matmul ceiling, measured in the same run as chains of
+  ``tf.matmul`` on 1024-4096 square matrices;
+- inference samples/s of the exported SavedModel's ``serve`` against
+  ``model.predict``;
+- peak resident memory of the process so far.
+
+Then scaling: seconds per epoch and peak memory for a dense autoencoder on
+10k, 100k and 1M synthetic MNIST-sized samples; the 1M set is streamed from a
+``.npy`` memmap with ``keras_ae.datasets.from_array_file`` when available.
+
+    python benchmarks/run.py [--quick] [--smoke] [--out results.json] [--markdown table.md]
+
+``--quick`` finishes in about 3 minutes (fewer repeats, no 1M point);
+``--smoke`` checks the script end to end in seconds (CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_ae  # noqa: E402
+from keras_ae.kinds import KINDS  # noqa: E402
+from keras_ae.profiling import training_flops  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def matmul_ceiling(sizes: tuple[int, ...], repeats: int) -> float:
+    """Best GFLOP/s of chains of float32 ``tf.matmul`` on square matrices."""
+    import tensorflow as tf
+
+    best = 0.0
+    for n in sizes:
+        a = tf.random.normal((n, n))
+        b = tf.random.normal((n, n)) / np.sqrt(n)
+
+        @tf.function
+        def chain(x, b=b):
+            for _ in range(8):
+                x = tf.matmul(x, b)
+            return x
+
+        chain(a).numpy()  # warm-up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            chain(a).numpy()
+            seconds = time.perf_counter() - start
+            best = max(best, 8 * 2 * n**3 / seconds / 1e9)
+    return best
+
+
+def train_rate(model: keras.Model, x: np.ndarray, batch_size: int, repeats: int) -> float:
+    """Median training samples/s over ``repeats`` epochs, after one warm-up epoch."""
+    model.fit(x, x, epochs=1, batch_size=batch_size, verbose=0)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(x, x, epochs=1, batch_size=batch_size, verbose=0)
+        times.append(time.perf_counter() - start)
+    return len(x) / statistics.median(times)
+
+
+def inference_rates(model: keras.Model, x: np.ndarray, repeats: int) -> tuple[float, float]:
+    """(SavedModel ``serve`` samples/s, ``model.predict`` samples/s), batches of 256."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = tf.saved_model.load(str(keras_ae.export_saved_model(model, Path(tmp) / "sm")))
+        batches = [tf.constant(x[i : i + 256]) for i in range(0, len(x), 256)]
+
+        def serve() -> None:
+            for batch in batches:
+                loaded.serve(batch)
+
+        def predict() -> None:
+            model.predict(x, batch_size=256, verbose=0)
+
+        rates = []
+        for fn in (serve, predict):
+            fn()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            rates.append(len(x) / statistics.median(times))
+    return rates[0], rates[1]
+
+
+def plain_copy(kind_name: str, input_shape: tuple[int, ...]) -> keras.Model:
+    """The same architecture, compiled the way a user would by hand."""
+    model = KINDS[kind_name].make(input_shape)
+    model.compile("adam", loss=model.loss)
+    return model
+
+
+def bench_kinds(x: np.ndarray, names: list[str], repeats: int, ceiling: float) -> list[dict]:
+    rows = []
+    for name in names:
+        kind = KINDS[name]
+        keras.utils.set_random_seed(0)
+        fast = kind.make(x.shape[1:])
+        plain = plain_copy(name, x.shape[1:])
+        batch = kind.batch_size
+        fast_rate = train_rate(fast, x, batch, repeats)
+        plain_rate = train_rate(plain, x, batch, repeats)
+        flops = training_flops(fast)
+        serve_rate, predict_rate = inference_rates(fast, x, repeats)
+        row = {
+            "kind": name,
+            "batch_size": batch,
+            "compile": {k: getattr(fast, k) for k in ("jit_compile", "steps_per_execution")},
+            "train_samples_per_s": round(fast_rate),
+            "plain_keras_samples_per_s": round(plain_rate),
+            "speedup_vs_plain": round(fast_rate / plain_rate, 2),
+            "train_gflops": round(flops * fast_rate / 1e9, 2),
+            "fraction_of_matmul_peak": round(flops * fast_rate / 1e9 / ceiling, 3),
+            "serve_samples_per_s": round(serve_rate),
+            "predict_samples_per_s": round(predict_rate),
+            "peak_rss_mb": round(peak_rss_mb()),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        keras.backend.clear_session()
+    return rows
+
+
+def bench_deep_dense(x: np.ndarray, repeats: int, ceiling: float) -> dict:
+    """The 784-512-256-64 dense autoencoder against the matmul ceiling."""
+    model = keras_ae.build_dense_autoencoder(hidden_units=(512, 256), latent_dim=64)
+    rate = train_rate(model, x, 256, repeats)
+    gflops = training_flops(model) * rate / 1e9
+    return {
+        "model": "dense 784-512-256-64, batch 256",
+        "train_samples_per_s": round(rate),
+        "train_gflops": round(gflops, 1),
+        "fraction_of_matmul_peak": round(gflops / ceiling, 3),
+    }
+
+
+def bench_scaling(sizes: list[int], repeats: int) -> list[dict]:
+    """Seconds per epoch and peak memory of a dense AE on synthetic MNIST-sized data."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"x{n}.npy"
+            data = np.lib.format.open_memmap(path, mode="w+", dtype="uint8", shape=(n, 28, 28, 1))
+            rng = np.random.default_rng(0)
+            for start in range(0, n, 100_000):
+                stop = min(n, start + 100_000)
+                data[start:stop] = rng.integers(0, 256, (stop - start, 28, 28, 1), dtype="uint8")
+            data.flush()
+            del data
+            model = keras_ae.build_dense_autoencoder()
+            source = stream_source(path, 256)
+            model.fit(source, epochs=1, steps_per_epoch=min(20, n // 256), verbose=0)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model.fit(source, epochs=1, verbose=0)
+                times.append(time.perf_counter() - start)
+            seconds = statistics.median(times)
+            rows.append({
+                "samples": n,
+                "seconds_per_epoch": round(seconds, 2),
+                "microseconds_per_sample": round(seconds / n * 1e6, 2),
+                "peak_rss_mb": round(peak_rss_mb()),
+                "streamed_from": "npy memmap",
+            })  # fmt: skip
+            print(json.dumps(rows[-1]), flush=True)
+            keras.backend.clear_session()
+    return rows
+
+
+def stream_source(path: Path, batch_size: int):  # noqa: ANN201 - a Keras data source
+    """``keras_ae.datasets.from_array_file`` over a uint8 ``.npy`` file."""
+    return keras_ae.datasets.from_array_file(path, batch_size=batch_size)
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {results['date']} on {results['machine']}, TensorFlow {results['tensorflow']},"
+        f" Keras {results['keras']}; `python benchmarks/run.py{results['flags']}`. "
+        "All ratios come from one run; the machine is shared, so absolute figures vary.",
+        "",
+        "float32 matmul ceiling (chains of `tf.matmul`): "
+        f"**{results['matmul_gflops']:.0f} GFLOP/s**.",
+        "",
+        "| kind | batch | keras_ae samples/s | plain Keras samples/s | ratio | GFLOP/s | "
+        "% of peak | serve samples/s | predict samples/s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["kinds"]:
+        lines.append(
+            f"| {r['kind']} | {r['batch_size']} | {r['train_samples_per_s']:,} | "
+            f"{r['plain_keras_samples_per_s']:,} | {r['speedup_vs_plain']:.2f}× | "
+            f"{r['train_gflops']} | {100 * r['fraction_of_matmul_peak']:.1f}% | "
+            f"{r['serve_samples_per_s']:,} | {r['predict_samples_per_s']:,} | {r['peak_rss_mb']} |"
+        )
+    deep = results.get("deep_dense")
+    if deep:
+        share = 100 * deep["fraction_of_matmul_peak"]
+        lines += [
+            "",
+            f"Deep dense AE ({deep['model']}): {deep['train_samples_per_s']:,} samples/s, "
+            f"{deep['train_gflops']} GFLOP/s = {share:.0f}% of the matmul ceiling.",
+        ]
+    if results.get("scaling"):
+        lines += [
+            "",
+            "## Scaling (dense AE, streamed from a .npy memmap)",
+            "",
+            "| samples | s/epoch | µs/sample | peak RSS MB |",
+            "|---|---|---|---|",
+        ]
+        for r in results["scaling"]:
+            lines.append(
+                f"| {r['samples']:,} | {r['seconds_per_epoch']} | "
+                f"{r['microseconds_per_sample']} | {r['peak_rss_mb']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="keras_ae benchmark suite")
+    parser.add_argument("--quick", action="store_true", help="about 3 minutes")
+    parser.add_argument("--smoke", action="store_true", help="seconds; checks the script only")
+    parser.add_argument("--out", default="benchmark_results.json", help="JSON output")
+    parser.add_argument("--markdown", help="also write the Markdown table here")
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS), help="only these kinds")
+    args = parser.parse_args()
+
+    (x_train, _), _ = keras_ae.datasets.load_mnist(source="embedded")
+    if args.smoke:
+        x, repeats, sizes, kinds = x_train[:512], 1, [2048], ["dense"]
+        ceiling = matmul_ceiling((256,), 1)
+    elif args.quick:
+        x, repeats, sizes, kinds = x_train[:4096], 2, [10_000, 100_000], list(KINDS)
+        ceiling = matmul_ceiling((1024, 2048), 2)
+    else:
+        x, repeats, sizes, kinds = x_train, 3, [10_000, 100_000, 1_000_000], list(KINDS)
+        ceiling = matmul_ceiling((1024, 2048, 4096), 3)
+    kinds = args.kinds or kinds
+    print(f"matmul ceiling: {ceiling:.1f} GFLOP/s", flush=True)
+    import tensorflow as tf
+
+    flags = "".join(f" --{f}" for f in ("quick", "smoke") if getattr(args, f))
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "flags": flags,
+        "matmul_gflops": round(ceiling, 1),
+        "kinds": bench_kinds(x, kinds, repeats, ceiling),
+        "deep_dense": None if args.smoke else bench_deep_dense(x, repeats, ceiling),
+        "scaling": bench_scaling(sizes, 1),
+    }
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    table = markdown(results)
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The benchmark script runs (smoke mode, correctness only, no timing) and the
+streaming source matches the in-memory path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+import keras_ae
+
+
+def test_benchmark_script_smoke(tmp_path):
+    out, table = tmp_path / "results.json", tmp_path / "table.md"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--smoke", "--out", str(out),
+         "--markdown", str(table)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["matmul_gflops"] > 0
+    row = results["kinds"][0]
+    for key in ("train_samples_per_s", "plain_keras_samples_per_s", "fraction_of_matmul_peak",
+                "serve_samples_per_s", "predict_samples_per_s", "peak_rss_mb"):  # fmt: skip
+        assert row[key] > 0
+    assert "| dense |" in table.read_text()
+
+
+def test_streaming_source_yields_the_in_memory_batches(tmp_path, mnist):
+    x = (mnist[0][0][:1000] * 255).round().astype("uint8")
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    source = keras_ae.datasets.from_array_file(path, batch_size=128, shuffle=False)
+    assert len(source) == 8
+    in_memory = x.astype("float32") / 255.0
+    for i in range(len(source)):
+        xb, yb = source[i]
+        np.testing.assert_array_equal(xb, in_memory[i * 128 : (i + 1) * 128])
+        np.testing.assert_array_equal(xb, yb)
+    shuffled = keras_ae.datasets.from_array_file(path, batch_size=128, seed=0)
+    firsts = sorted(float(shuffled[i][0][0].sum()) for i in range(len(shuffled)))
+    assert firsts == sorted(float(in_memory[i * 128].sum()) for i in range(8))
+    model = keras_ae.build_dense_autoencoder(hidden_units=(16,), latent_dim=4)
+    history = model.fit(source, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match="path"):
+        keras_ae.datasets.from_array_file(tmp_path / "missing.npy")
