@@ -162,25 +162,20 @@ def _train_one(
 ) -> tuple[dict[str, Any], Any]:
     """Build, train, export and measure one kind; return its metrics record and model."""
     from keras_ae import export_saved_model, save_keras
+    from keras_ae.export import tracked_model
     from keras_ae.kinds import reconstruct
 
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        if strategy is None:
-            model = kind.make(data.x_train.shape[1:], **overrides)
-        else:
-            with strategy.scope():
-                model = kind.make(data.x_train.shape[1:], **overrides)
-    except (ValueError, TypeError) as err:
-        raise UsageError(f"{kind.name}: {err}") from None
     backup = out / ".backup"
     if not resume and backup.exists():
         shutil.rmtree(backup)
     start = time.perf_counter()
-    kind.fit(model, data, epochs=epochs, batch_size=batch_size, resume_dir=backup, verbose=verbose)
+    model = kind.train(
+        data, epochs, batch_size, overrides, strategy, resume_dir=backup, verbose=verbose
+    )
     seconds = time.perf_counter() - start
     figures = kind.evaluate(model, data)
-    save_keras(model, out / "model.keras", overwrite=True)
+    save_keras(tracked_model(model), out / "model.keras", overwrite=True)
     export_saved_model(model, out / "saved_model", overwrite=True)
     record = {
         "kind": kind.name,
@@ -190,10 +185,10 @@ def _train_one(
         "test": figures,
     }
     (out / "metrics.json").write_text(json.dumps(record, indent=2))
-    if _is_image(data.x_test):
-        x = data.x_test[:10]
-        rows, labels = [x, reconstruct(model, x)], ["original", "reconstruction"]
-        save_rows(rows, labels, out / "reconstructions.png")
+    x = data.x_test[:10]
+    recon = reconstruct(model, x)
+    if _is_image(x) and recon.shape == x.shape:
+        save_rows([x, recon], ["original", "reconstruction"], out / "reconstructions.png")
         if hasattr(model, "sample"):
             save_rows([model.sample(10, seed=0)], ["samples"], out / "samples.png")
     return record, model
@@ -290,8 +285,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         record, model = _train_one(
             kind, data, out / kind.name, kind.demo_epochs, kind.batch_size, {}, False, verbose=0
         )
-        rows.append(reconstruct(model, x))
-        labels.append(kind.name)
+        recon = reconstruct(model, x)
+        if recon.shape == x.shape:  # the classifier has no reconstruction to show
+            rows.append(recon)
+            labels.append(kind.name)
         table.append(record)
     save_rows(rows, labels, out / "overview.png")
     print(f"\n{'kind':<12} {'epochs':>6} {'train s':>8}  test figures")

@@ -115,7 +115,8 @@ def _endpoints_for(obj: Any) -> dict[str, Endpoint]:
     )
 
 
-def _tracked_model(obj: Any) -> keras.Model:
+def tracked_model(obj: Any) -> keras.Model:
+    """The Keras model behind an exportable object (itself, or a detector's ``model``)."""
     return obj if isinstance(obj, keras.Model) else obj.model
 
 
@@ -211,7 +212,7 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
     """
     endpoints = _endpoints_for(model)
     target = _target(path, overwrite)
-    tracked = _tracked_model(model)
+    tracked = tracked_model(model)
     check_finite_weights(tracked)
 
     archive = keras.export.ExportArchive()

@@ -46,8 +46,11 @@ def vae_metrics(model: keras.Model, data: Data) -> dict[str, float]:
     return {"neg_elbo": float(neg_elbo), **autoencoder_metrics(model, data)}
 
 
-def reconstruct(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """The deterministic reconstruction: ``model.reconstruct`` where the model samples."""
+def reconstruct(model: Any, x: np.ndarray) -> np.ndarray:
+    """The deterministic reconstruction: ``model.reconstruct`` where the model samples;
+    a detector's autoencoder; a classifier's probabilities."""
+    if not isinstance(model, keras.Model):
+        model = model.model
     if hasattr(model, "reconstruct"):
         return model.reconstruct(x)
     return model.predict(x, batch_size=256, verbose=0)
@@ -81,12 +84,98 @@ class Kind:
     demo_epochs: int = 2
     batch_size: int = 128
     fit: Callable[..., Any] = fit_autoencoder
-    evaluate: Callable[[keras.Model, Data], dict[str, float]] = autoencoder_metrics
+    evaluate: Callable[[Any, Data], dict[str, float]] = autoencoder_metrics
     tutorial: str = ""
+    trainer: Callable[..., Any] | None = None
 
     def make(self, input_shape: tuple[int, ...], **overrides: Any) -> keras.Model:
         """Build the model for ``input_shape`` with the tutorial settings and ``overrides``."""
         return self.build(input_shape=input_shape, **{**self.options, **overrides})
+
+    def train(
+        self,
+        data: Data,
+        epochs: int,
+        batch_size: int,
+        overrides: dict | None = None,
+        strategy: Any = None,
+        **fit_kwargs: Any,
+    ) -> Any:
+        """Build and train this kind on ``data``; return the trained model (or detector).
+
+        Kinds whose training is more than ``fit(x, x)`` (greedy stacking, a
+        detector's calibration) provide their own ``trainer``.
+        """
+        if self.trainer is not None:
+            return self.trainer(self, data, epochs, batch_size, overrides or {}, **fit_kwargs)
+        if strategy is None:
+            model = self.make(data.x_train.shape[1:], **(overrides or {}))
+        else:
+            with strategy.scope():
+                model = self.make(data.x_train.shape[1:], **(overrides or {}))
+        self.fit(model, data, epochs=epochs, batch_size=batch_size, **fit_kwargs)
+        return model
+
+
+def train_stacked(
+    kind: Kind, data: Data, epochs: int, batch_size: int, overrides: dict, **fit_kwargs: Any
+) -> keras.Model:
+    """Greedy pretraining (``epochs`` per layer), the softmax alone, then fine-tuning."""
+    from keras_ae import stacked
+
+    if data.y_train is None:
+        raise ValueError("The stacked classifier needs labels: --data must hold y_train.")
+    if overrides:
+        raise ValueError(f"The stacked classifier takes no options. Received: {overrides}")
+    fit_kwargs.pop("resume_dir", None)
+    verbose = fit_kwargs.pop("verbose", 0)
+    encoder = stacked.pretrain_stacked_autoencoder(
+        data.x_train, hidden_units=(200, 200), epochs=epochs, batch_size=batch_size, seed=0
+    )
+    num_classes = int(max(data.y_train.max(), 1)) + 1
+    model = stacked.build_stacked_classifier(encoder, num_classes, freeze_encoder=True)
+    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    model.set_encoder_trainable(True)
+    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    return model
+
+
+def classifier_metrics(model: keras.Model, data: Data) -> dict[str, float]:
+    """Test accuracy."""
+    probs = model.predict(data.x_test, batch_size=256, verbose=0)
+    return {"accuracy": float(np.mean(probs.argmax(-1) == data.y_test))}
+
+
+NORMAL_DIGIT = 0
+
+
+def train_detector(
+    kind: Kind, data: Data, epochs: int, batch_size: int, overrides: dict, **fit_kwargs: Any
+) -> Any:
+    """One-class training: the training samples of class ``NORMAL_DIGIT`` are normal
+    (all of them when there are no labels)."""
+    from keras_ae.anomaly import AnomalyDetector
+
+    x = data.x_train if data.y_train is None else data.x_train[data.y_train == NORMAL_DIGIT]
+    model = builders.build_dense_autoencoder(
+        x.shape[1:], hidden_units=(256, 128), **{"latent_dim": 16, **overrides}
+    )
+    detector = AnomalyDetector(model)
+    return detector.fit(
+        x, epochs=epochs, batch_size=batch_size, verbose=fit_kwargs.get("verbose", 0)
+    )
+
+
+def detector_metrics(detector: Any, data: Data) -> dict[str, float]:
+    """AUROC of "not the normal class" on the test set, and the anomaly rate."""
+    from keras_ae.anomaly import roc_auc
+
+    figures = autoencoder_metrics(detector.model, data)
+    if data.y_test is not None:
+        labels = (data.y_test != NORMAL_DIGIT).astype(int)
+        figures["auroc"] = roc_auc(detector.score_samples(data.x_test), labels)
+    figures["flagged"] = float(np.mean(detector.predict(data.x_test)))
+    return figures
 
 
 KINDS: dict[str, Kind] = {
@@ -162,6 +251,26 @@ KINDS: dict[str, Kind] = {
             demo_epochs=5,
             evaluate=vae_metrics,
             tutorial="07_variational_autoencoder.py",
+        ),
+        Kind(
+            "stacked",
+            "stacked sparse autoencoders 784-200-200 + softmax",
+            builders.build_dense_autoencoder,
+            epochs=10,
+            demo_epochs=2,
+            trainer=train_stacked,
+            evaluate=classifier_metrics,
+            tutorial="06_stacked_classifier.py",
+        ),
+        Kind(
+            "anomaly",
+            f"anomaly detector (dense AE, code 16) trained on digit {NORMAL_DIGIT}",
+            builders.build_dense_autoencoder,
+            epochs=30,
+            demo_epochs=10,
+            trainer=train_detector,
+            evaluate=detector_metrics,
+            tutorial="09_anomaly_detection.py",
         ),
     ]
 }

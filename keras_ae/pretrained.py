@@ -145,8 +145,7 @@ def export_pretrained(
     for name in names:
         kind = KINDS[name]
         training.set_deterministic(seed)
-        model = kind.make(x_train.shape[1:])
-        kind.fit(model, data, epochs=kind.epochs, batch_size=kind.batch_size, verbose=0)
+        model = kind.train(data, kind.epochs, kind.batch_size, verbose=0)
         figures = kind.evaluate(model, data)
         path = export.export_saved_model(model, root / name, overwrite=True)
         manifest["models"][name] = {
@@ -155,7 +154,7 @@ def export_pretrained(
             "description": kind.description,
             "builder": f"keras_ae.{kind.build.__name__}",
             "builder_args": {**kind.options},
-            "spec": getattr(model, "spec", None),
+            "spec": getattr(export.tracked_model(model), "spec", None),
             "endpoints": describe_endpoints(path),
             "data": {
                 "name": "embedded MNIST subset (keras_ae/data/mnist10k.npz)",
