@@ -5,12 +5,13 @@ Builders return compiled functional models with nested ``encoder`` and
 with named endpoints (``serve``, ``reconstruct``, ``encode``, ``decode``).
 """
 
-from keras_ae import baselines, datasets, layers, losses, metrics, models
+from keras_ae import baselines, callbacks, datasets, layers, losses, metrics, models
 from keras_ae.builders import (
     build_contractive_autoencoder,
     build_conv_autoencoder,
     build_denoising_autoencoder,
     build_dense_autoencoder,
+    build_lstm_autoencoder,
     build_sparse_autoencoder,
     build_vae,
 )
@@ -23,9 +24,11 @@ __all__ = [
     "build_conv_autoencoder",
     "build_dense_autoencoder",
     "build_denoising_autoencoder",
+    "build_lstm_autoencoder",
     "build_sparse_autoencoder",
     "build_vae",
     "baselines",
+    "callbacks",
     "datasets",
     "export_saved_model",
     "layers",

@@ -46,3 +46,41 @@ class PCA:
     def reconstruct(self, x: Any) -> np.ndarray:
         """Project ``x`` onto the components and back."""
         return self.inverse_transform(self.transform(x))
+
+
+def rolling_zscore(series: Any, window: int) -> np.ndarray:
+    """Anomaly score of a raw value against its recent past: a rolling z-score.
+
+    ``score[t] = |x[t] - mean| / std`` over the ``window`` points before
+    ``t`` (``x[t - window]`` to ``x[t - 1]``, population σ). Near the start
+    fewer points are available and all of them are used; ``score[0]`` and
+    ``score[1]`` are 0. Where the past is constant (σ below 1e-6 times the
+    series' scale) the score is 0 if ``x[t]`` equals it and very large
+    otherwise.
+
+    Args:
+        series: 1-D array of values.
+        window: number of past points (>= 2).
+
+    Returns:
+        float32 array of the series' length; higher = more anomalous.
+    """
+    x = checks.images("series", series).astype("float64")
+    if x.ndim != 1:
+        raise ValueError(f"`series` must be 1-D. Received shape {x.shape}.")
+    window = checks.positive_int("window", window)
+    if window < 2:
+        raise ValueError(f"`window` must be at least 2. Received: window={window}")
+    x = x - x.mean()  # centred: the running sums lose less precision
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    squares = np.concatenate([[0.0], np.cumsum(x * x)])
+    t = np.arange(len(x))
+    low = np.maximum(t - window, 0)
+    n = np.maximum(t - low, 1)
+    mean = (sums[t] - sums[low]) / n
+    std = np.sqrt(np.maximum((squares[t] - squares[low]) / n - mean**2, 0.0))
+    floor = 1e-6 * max(float(np.abs(x).max()), 1e-12)
+    score = np.abs(x - mean) / np.maximum(std, floor)
+    score[np.abs(x - mean) <= floor] = 0.0
+    score[:2] = 0.0
+    return score.astype("float32")

@@ -13,6 +13,11 @@ Convolutional geometry: every conv layer has stride 2, so each spatial size
 must be a multiple of ``2 ** len(filters)``. Other sizes are zero-padded up to
 the next multiple at the encoder's input and cropped back at the decoder's
 output, so the model's output always has the input's shape.
+
+Recurrent geometry (``"lstm"``, series ``(T, C)`` only): stacked LSTMs, the
+last one returning only its final output; the decoder repeats the code ``T``
+times (RepeatVector), runs LSTMs over it with ``return_sequences=True`` and
+maps every step to ``C`` channels with a TimeDistributed Dense layer.
 """
 
 from __future__ import annotations
@@ -142,6 +147,33 @@ def conv_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = Non
     return x
 
 
+def lstm_features(x: Any, spec: dict, name: str) -> Any:
+    """One LSTM per entry of ``spec["units"]``; all but the last return sequences,
+    the last returns its final output (the features of the whole series)."""
+    depth = len(spec["units"])
+    for i, units in enumerate(spec["units"]):
+        x = layers.LSTM(
+            units,
+            activation=spec["activation"],
+            return_sequences=i < depth - 1,
+            name=f"{name}_lstm_{i + 1}",
+        )(x)
+    return x
+
+
+def lstm_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = None) -> Any:
+    """Mirror of :func:`lstm_features`: RepeatVector(T), LSTMs with
+    ``return_sequences=True`` (widths reversed), then TimeDistributed Dense to C channels."""
+    steps, channels = spec["input_shape"]
+    x = layers.RepeatVector(steps, name=f"{name}_repeat")(z)
+    for i, units in enumerate(reversed(spec["units"])):
+        x = layers.LSTM(
+            units, activation=spec["activation"], return_sequences=True, name=f"{name}_lstm_{i + 1}"
+        )(x)
+    dense = layers.Dense(channels, activation=spec["output_activation"])
+    return layers.TimeDistributed(dense, name=f"{name}_output")(x)
+
+
 @dataclass(frozen=True)
 class Architecture:
     """One trunk family: how to get features from an input and decode a code."""
@@ -154,6 +186,7 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {
     "dense": Architecture(dense_features, dense_decode, input_ranks=(1, 2, 3)),
     "conv": Architecture(conv_features, conv_decode, input_ranks=(2, 3)),
+    "lstm": Architecture(lstm_features, lstm_decode, input_ranks=(2,)),
 }
 
 

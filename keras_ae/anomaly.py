@@ -1,0 +1,388 @@
+"""Anomaly detection with an autoencoder: train on normal data, flag what it reconstructs badly.
+
+An autoencoder trained only on normal samples reconstructs them well and
+anything unlike them badly, so the reconstruction error is an anomaly score.
+:class:`AnomalyDetector` wraps an autoencoder in a scikit-learn-like API::
+
+    detector = AnomalyDetector().fit(x_normal)  # trains, then sets threshold_
+    detector.score_samples(x)  # per-sample score, higher = more anomalous
+    detector.predict(x)  # 1 = anomalous, 0 = normal
+
+Scores (:data:`SCORES`), each written once with ``keras.ops`` and used both by
+:meth:`AnomalyDetector.score_samples` and by the exported ``score`` endpoint:
+
+- ``"mse"``: mean squared error per sample;
+- ``"bce"``: binary cross-entropy summed over the values of a sample
+  (nats per sample; data in [0, 1]);
+- ``"elbo"``: −ELBO per sample of a
+  :class:`~keras_ae.models.VariationalAutoencoder`, deterministic: the
+  reconstruction term at the posterior mean (``decoder(z_mean)``, no
+  sampling) plus the analytic KL(q(z|x) ‖ N(0, I)) with weight 1 (not β).
+  With ``z = z_mean`` the reconstruction term is the one-point estimate of
+  ``E_q[−log p(x|z)]`` at the mode of q, so the score is repeatable rather
+  than an unbiased Monte Carlo estimate.
+
+A VAE is reconstructed through the mean for every score.
+
+Threshold rules (:data:`THRESHOLD_RULES`), applied to the scores of the
+training data in :meth:`AnomalyDetector.fit`:
+
+- ``"max"``: the largest training score (the keras-io example
+  "Timeseries anomaly detection using an Autoencoder");
+- ``"mean_std"``: mean + ``k`` standard deviations of the training scores
+  (population σ; the TensorFlow "Intro to Autoencoders" tutorial uses k = 1,
+  the default here is the 3σ rule, k = 3);
+- ``"percentile"`` (default): the ``q``-th percentile of the training scores,
+  ``numpy.percentile`` with linear interpolation (default q = 99: about 1% of
+  the normal training data flagged);
+- ``"contamination"``: the expected fraction of anomalies in the training
+  data, as in PyOD: the ``100 * (1 - contamination)``-th percentile (default
+  0.1, PyOD's default).
+
+``predict`` flags a sample when its score is strictly above ``threshold_``,
+as PyOD does. ``threshold_`` may be set by hand after ``fit``.
+
+Export: ``keras_ae.export_saved_model(detector, path)`` writes the
+autoencoder's endpoints plus ``score`` (x → per-sample score, float32) and
+``is_anomaly`` (x → 1/0, int32, with ``threshold_`` baked in as a constant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ae import checks, export, losses
+from keras_ae.builders import build_dense_autoencoder
+from keras_ae.models import VariationalAutoencoder
+
+#: Default training settings of :meth:`AnomalyDetector.fit`.
+DEFAULT_EPOCHS = 100
+DEFAULT_BATCH_SIZE = 64
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The detector is used before :meth:`AnomalyDetector.fit`."""
+
+
+# ---------------------------------------------------------------- scores
+
+
+def _reconstruct(model: keras.Model, x: Any) -> Any:
+    """The deterministic reconstruction: through the posterior mean for a VAE."""
+    if isinstance(model, VariationalAutoencoder):
+        return model.decoder(model.encoder(x, training=False)[0], training=False)
+    return model(x, training=False)
+
+
+def _mse(model: keras.Model, x: Any) -> Any:
+    return losses.mse_per_sample(x, _reconstruct(model, x))
+
+
+def _bce(model: keras.Model, x: Any) -> Any:
+    return losses.bernoulli_nll(x, _reconstruct(model, x))
+
+
+def _negative_elbo(model: keras.Model, x: Any) -> Any:
+    z_mean, z_log_var = model.encoder(x, training=False)
+    x_hat = model.decoder(z_mean, training=False)
+    return losses.LIKELIHOOD_NLL[model.spec["likelihood"]](x, x_hat) + losses.gaussian_kl(
+        z_mean, z_log_var
+    )
+
+
+#: Score name -> function ``(model, x) -> per-sample score`` (a tensor, keras.ops).
+SCORES: dict[str, Callable[[keras.Model, Any], Any]] = {
+    "mse": _mse,
+    "bce": _bce,
+    "elbo": _negative_elbo,
+}
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def _percentile(name: str, value: Any) -> float:
+    q = checks.non_negative_float(name, value)
+    if q > 100:
+        raise ValueError(f"`{name}` must be a percentile in [0, 100]. Received: {name}={value!r}")
+    return q
+
+
+#: Rule name -> (its parameter, validation of the parameter, threshold from (scores, parameter)).
+THRESHOLD_RULES: dict[str, tuple[str | None, Callable[..., Any], Callable[..., float]]] = {
+    "max": (None, lambda name, v: v, lambda s, _: np.max(s)),
+    "mean_std": ("k", checks.non_negative_float, lambda s, k: np.mean(s) + k * np.std(s)),
+    "percentile": ("q", _percentile, lambda s, q: np.percentile(s, q)),
+    "contamination": (
+        "contamination",
+        checks.open_unit_interval,
+        lambda s, c: np.percentile(s, 100.0 * (1.0 - c)),
+    ),
+}
+
+
+def compute_threshold(
+    scores: Any,
+    rule: str = "percentile",
+    *,
+    q: float = 99.0,
+    k: float = 3.0,
+    contamination: float = 0.1,
+) -> float:
+    """The threshold that ``rule`` gives for the (training) ``scores``.
+
+    Args:
+        scores: 1-D array of anomaly scores of normal data.
+        rule: ``"max"``, ``"mean_std"`` (mean + ``k``·σ), ``"percentile"``
+            (``q``-th percentile) or ``"contamination"`` (the
+            ``100 * (1 - contamination)``-th percentile). See the module
+            docstring for which tool uses which.
+        q: percentile in [0, 100] for ``"percentile"``.
+        k: number of standard deviations (>= 0) for ``"mean_std"``.
+        contamination: fraction in (0, 1) for ``"contamination"``.
+
+    Returns:
+        The threshold, rounded to float32 (the precision of the scores, and
+        of the constant in an exported ``is_anomaly``).
+    """
+    checks.choice("rule", rule, THRESHOLD_RULES)
+    scores = _scores_array(scores)
+    param, validate, rule_fn = THRESHOLD_RULES[rule]
+    value = validate(param, {"q": q, "k": k, "contamination": contamination}.get(param))
+    return float(np.float32(rule_fn(scores, value)))
+
+
+def _scores_array(scores: Any) -> np.ndarray:
+    """``scores`` as a 1-D float64 array of finite numbers (no rescaling, unlike images)."""
+    values = np.asarray(scores)
+    if values.dtype == bool or not np.issubdtype(values.dtype, np.number):
+        raise TypeError(f"`scores` must be a numeric array. Received dtype={values.dtype}.")
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"`scores` must be a non-empty 1-D array. Received shape {values.shape}.")
+    if not np.isfinite(values).all():
+        raise ValueError("`scores` holds NaN or Inf values.")
+    return values.astype("float64")
+
+
+# ---------------------------------------------------------------- AUROC
+
+
+def roc_auc(scores: Any, labels: Any) -> float:
+    """Area under the ROC curve, by the Mann-Whitney U statistic with average ranks.
+
+    AUROC is the probability that a random anomaly (label 1) scores higher
+    than a random normal sample (label 0), ties counting one half: 1.0 for a
+    perfect ranking, 0.5 for chance (or all scores equal), 0.0 for an
+    inverted ranking. Numpy only.
+
+    Args:
+        scores: 1-D array, higher = more anomalous.
+        labels: 1-D array of 0 (normal) and 1 (anomaly) (or booleans), same
+            length, holding both classes.
+    """
+    values = _scores_array(scores)
+    y = np.asarray(labels)
+    if y.shape != values.shape:
+        raise ValueError(
+            f"`labels` must have the shape of `scores`, {values.shape}. Received shape {y.shape}."
+        )
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"`labels` must hold only 0 and 1. Received values {np.unique(y)[:10]}.")
+    y = y.astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(
+            f"`labels` must hold both classes. Received {n_pos} anomalies and {n_neg} normals."
+        )
+    ranks = _average_ranks(values)
+    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, tied values sharing the mean of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]  # exclusive
+    group_rank = (starts + 1 + ends) / 2.0  # mean of ranks starts+1 .. ends
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(group_rank, ends - starts)
+    return ranks
+
+
+# ---------------------------------------------------------------- the detector
+
+
+def default_model(input_shape: Sequence[int]) -> keras.Model:
+    """The autoencoder :class:`AnomalyDetector` trains when given no model.
+
+    A dense autoencoder 784 → 256 → 128 → 16 (for MNIST), ReLU, sigmoid
+    output, binary cross-entropy: a narrow 16-number code keeps what normal
+    samples share and reconstructs anything else badly. It works for any
+    ``input_shape`` with values in [0, 1].
+    """
+    return build_dense_autoencoder(input_shape, hidden_units=(256, 128), latent_dim=16)
+
+
+class AnomalyDetector:
+    """Reconstruction-error anomaly detection with a scikit-learn-like API.
+
+    Args:
+        model: an autoencoder (any ``keras.Model`` whose output has its
+            input's shape; a :class:`~keras_ae.models.VariationalAutoencoder`
+            for ``score="elbo"``), trained or not. None: :func:`default_model`
+            for the shape of the data given to :meth:`fit`.
+        score: ``"mse"``, ``"bce"`` or ``"elbo"`` (see :data:`SCORES`).
+        threshold: threshold rule, one of :data:`THRESHOLD_RULES`:
+            ``"max"``, ``"mean_std"``, ``"percentile"`` or ``"contamination"``.
+        q: percentile in [0, 100] for ``"percentile"`` (default 99).
+        k: standard deviations for ``"mean_std"`` (default 3).
+        contamination: fraction in (0, 1) for ``"contamination"`` (default 0.1).
+        batch_size: batch size for scoring.
+
+    Attributes (after :meth:`fit`):
+        threshold_: scores strictly above it are anomalies.
+        train_scores_: the scores of the training data.
+        model: the (trained) autoencoder.
+
+    ``score_samples`` follows PyOD's ``decision_function`` convention (higher
+    is more anomalous), the opposite of scikit-learn's ``score_samples``.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model | None = None,
+        score: str = "mse",
+        threshold: str = "percentile",
+        *,
+        q: float = 99.0,
+        k: float = 3.0,
+        contamination: float = 0.1,
+        batch_size: int = 256,
+    ) -> None:
+        if model is not None and not isinstance(model, keras.Model):
+            raise TypeError(f"`model` must be a keras.Model or None. Received: model={model!r}")
+        checks.choice("score", score, SCORES)
+        checks.choice("threshold", threshold, THRESHOLD_RULES)
+        if score == "elbo" and model is not None and not isinstance(model, VariationalAutoencoder):
+            raise ValueError(
+                "score='elbo' needs a VariationalAutoencoder (keras_ae.build_vae). "
+                f"Received: model={model.name!r} of type {type(model).__name__}"
+            )
+        if score == "elbo" and model is None:
+            raise ValueError("score='elbo' needs a VAE: pass `model=keras_ae.build_vae(...)`.")
+        self.model = model
+        self.score = score
+        self.threshold = threshold
+        self.q = _percentile("q", q)
+        self.k = checks.non_negative_float("k", k)
+        self.contamination = checks.open_unit_interval("contamination", contamination)
+        self.batch_size = checks.positive_int("batch_size", batch_size)
+
+    # -- data
+
+    def _check_x(self, name: str, x: Any) -> np.ndarray:
+        shape = None if self.model is None else self.model.input_shape[1:]
+        unit = self.score == "bce" or (
+            self.score == "elbo" and self.model.spec["likelihood"] == "bernoulli"
+        )
+        return checks.images(name, x, shape=shape, unit_range=unit)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError(
+                "This AnomalyDetector is not fitted yet: call fit(x_normal) first "
+                "(fit(x_normal, train=False) for a model trained already)."
+            )
+
+    # -- API
+
+    def fit(
+        self,
+        x_normal: Any,
+        epochs: int = DEFAULT_EPOCHS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        train: bool = True,
+        verbose: int = 0,
+    ) -> AnomalyDetector:
+        """Train the autoencoder on normal data, then set ``threshold_`` from its scores.
+
+        Args:
+            x_normal: normal samples, ``(N, *input_shape)``.
+            epochs: training epochs (``train=True``).
+            batch_size: training batch size.
+            train: False to keep the model as it is (trained already) and
+                only calibrate the threshold.
+            verbose: passed to ``model.fit``.
+
+        Returns:
+            ``self``.
+        """
+        if not isinstance(train, bool):
+            raise TypeError(f"`train` must be True or False. Received: train={train!r}")
+        x = self._check_x("x_normal", x_normal)
+        if self.model is None:
+            if not train:
+                raise ValueError(
+                    "train=False needs a trained `model`; this detector has model=None."
+                )
+            self.model = default_model(x.shape[1:])
+        if train:
+            self.model.fit(
+                x,
+                x,
+                epochs=checks.positive_int("epochs", epochs),
+                batch_size=checks.positive_int("batch_size", batch_size),
+                verbose=verbose,
+            )
+        self.train_scores_ = self.score_samples(x)
+        self.threshold_ = compute_threshold(
+            self.train_scores_, self.threshold, q=self.q, k=self.k, contamination=self.contamination
+        )
+        return self
+
+    def score_samples(self, x: Any) -> np.ndarray:
+        """Per-sample anomaly score (float32, shape (N,)); higher = more anomalous."""
+        if self.model is None:
+            raise NotFittedError("This AnomalyDetector has no model yet: call fit(x_normal).")
+        x = self._check_x("x", x)
+        score_fn = SCORES[self.score]
+        parts = [
+            ops.convert_to_numpy(
+                score_fn(self.model, ops.convert_to_tensor(x[i : i + self.batch_size]))
+            )
+            for i in range(0, len(x), self.batch_size)
+        ]
+        return np.concatenate(parts).astype("float32")
+
+    def predict(self, x: Any) -> np.ndarray:
+        """1 (int32) where the score is above ``threshold_``, else 0."""
+        self._check_fitted()
+        return (self.score_samples(x) > np.float32(self.threshold_)).astype("int32")
+
+
+# ---------------------------------------------------------------- export
+
+
+def detector_endpoints(detector: AnomalyDetector) -> dict[str, export.Endpoint]:
+    """The autoencoder's endpoints plus ``score`` and ``is_anomaly`` (threshold baked in)."""
+    detector._check_fitted()
+    model, score_fn = detector.model, SCORES[detector.score]
+    threshold = np.float32(detector.threshold_)
+    endpoints = dict(export._endpoints_for(model))
+    x_spec = endpoints["serve"][1]
+    endpoints["score"] = (lambda t: score_fn(model, t), x_spec)
+    endpoints["is_anomaly"] = (
+        lambda t: ops.cast(ops.greater(score_fn(model, t), threshold), "int32"),
+        x_spec,
+    )
+    return endpoints
+
+
+export.ENDPOINTS[AnomalyDetector] = detector_endpoints

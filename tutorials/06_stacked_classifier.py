@@ -1,0 +1,166 @@
+"""
+Title: Stacked sparse autoencoders: greedy pretraining, then fine-tuning a classifier
+Description: 784-200-200 + softmax on MNIST, before and after fine-tuning, and from scratch.
+Runtime: about 2 minutes on 2 CPU cores with the defaults.
+
+## Introduction
+
+Greedy layer-wise pretraining (Hinton & Salakhutdinov 2006; Bengio et al.
+2007) trains a deep encoder one layer at a time, without labels: a first
+autoencoder learns 200 features of the pixels, a second one learns 200
+features of those features. Stacking the two encoders and putting a softmax
+layer on top gives a 784-200-200-10 classifier whose hidden layers start from
+useful weights rather than random ones. This is the classic UFLDL exercise,
+with sparse autoencoders as the layers.
+
+We measure three things side by side:
+
+1. *before fine-tuning*: the encoder frozen, only the softmax trained on the
+   pretrained features;
+2. *after fine-tuning*: the same classifier with every layer trained on the
+   labels;
+3. *from scratch*: the same 784-200-200-10 network from random initial
+   weights, trained like step 2.
+
+The data is the embedded subset: 8,000 labelled training digits, 2,000 test.
+
+Run it with `python tutorials/06_stacked_classifier.py --out outputs/06`.
+"""
+
+# ## Setup
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import keras  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+import keras_ae  # noqa: E402
+from keras_ae import stacked  # noqa: E402
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+parser.add_argument(
+    "--epochs",
+    type=int,
+    default=20,
+    help="epochs of each supervised phase; each layer pretrains twice as long (default 20)",
+)
+parser.add_argument("--out", default="outputs/06_stacked_classifier", help="output folder")
+args = parser.parse_args()
+out = Path(args.out)
+out.mkdir(parents=True, exist_ok=True)
+
+# ## Prepare the data
+
+(x_train, y_train), (x_test, y_test) = keras_ae.datasets.load_mnist(source="embedded")
+print(f"train {x_train.shape}, test {x_test.shape}")
+
+# ## Pretrain the stack
+#
+# Each layer is a one-hidden-layer sparse autoencoder from
+# `build_sparse_autoencoder` (sigmoid code units, KL sparsity towards a mean
+# activation of 0.05), trained on the codes of the layer below. The codes of
+# sigmoid units lie in [0, 1], so the second layer also reconstructs with a
+# sigmoid output and binary cross-entropy. Pretraining needs no labels and
+# each layer is cheap, so it runs for twice as many epochs as the supervised
+# phases.
+
+encoder = stacked.pretrain_stacked_autoencoder(
+    x_train, hidden_units=(200, 200), kind="sparse", epochs=2 * args.epochs, seed=42, verbose=0
+)
+encoder.summary()
+
+# ## Train the softmax on the frozen features
+#
+# Every supervised phase uses batches of 32 digits: with 8,000 of them, the
+# smaller batches give more updates per epoch and a little more noise, which
+# generalises better here than batches of 128.
+
+
+def accuracy(model):
+    return model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
+
+
+def fit(model):
+    model.fit(
+        x_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=32,
+        verbose=2,
+    )
+
+
+classifier = stacked.build_stacked_classifier(encoder, num_classes=10, freeze_encoder=True)
+fit(classifier)
+before = accuracy(classifier)
+
+# ## Fine-tune the whole network
+#
+# Unfreezing compiles the model again; the softmax keeps what it learned.
+
+classifier.set_encoder_trainable(True)
+fit(classifier)
+after = accuracy(classifier)
+
+# ## The same network from random weights
+#
+# `keras.models.clone_model` copies the architecture with freshly initialised
+# weights.
+
+keras.utils.set_random_seed(42)
+scratch = stacked.build_stacked_classifier(keras.models.clone_model(encoder), num_classes=10)
+fit(scratch)
+from_scratch = accuracy(scratch)
+
+# ## Evaluate
+
+print("\ntest accuracy, 784-200-200-10:")
+print(f"  before fine-tuning (softmax only)    {before:.4f}")
+print(f"  after fine-tuning                    {after:.4f}")
+print(f"  from random weights                  {from_scratch:.4f}")
+
+# ## Visualise
+#
+# Left: the three accuracies. Right: 50 of the first layer's 200 features,
+# each a 28×28 pattern of weights (after fine-tuning).
+
+fig = plt.figure(figsize=(11, 4))
+grid = fig.add_gridspec(5, 14)
+ax = fig.add_subplot(grid[:, :4])
+labels = ["before\nfine-tuning", "after\nfine-tuning", "from\nscratch"]
+values = [before, after, from_scratch]
+ax.bar(labels, values, color=["#bbb", "#2a7", "#48c"])
+for i, v in enumerate(values):
+    ax.text(i, v + 0.003, f"{v:.3f}", ha="center", fontsize=9)
+ax.set_ylim(min(values) - 0.05, 1.0)
+ax.set_ylabel("test accuracy")
+kernel = keras.ops.convert_to_numpy(encoder.get_layer("encoder_1").get_layer("code").kernel)
+for i in range(50):
+    sub = fig.add_subplot(grid[i // 10, 4 + i % 10])
+    sub.imshow(kernel[:, i].reshape(28, 28), cmap="gray")
+    sub.axis("off")
+fig.tight_layout()
+fig.savefig(out / "stacked_classifier.png", dpi=100)
+print(f"wrote {out / 'stacked_classifier.png'}")
+
+# ## Export
+#
+# The classifier's SavedModel has `serve` and `classify` (class
+# probabilities) and `encode` (the 200 numbers of the deepest code).
+
+path = keras_ae.export_saved_model(classifier, out / "saved_model", overwrite=True)
+keras_path = keras_ae.save_keras(classifier, out / "stacked_classifier.keras", overwrite=True)
+print(f"wrote {path} (endpoints: serve, classify, encode) and {keras_path}")
+
+# ## Conclusion
+#
+# Unsupervised pretraining alone gives features on which a linear softmax
+# already classifies most digits. Fine-tuning the whole stack with the labels
+# adds the last few points. With only 8,000 labelled digits the pretrained
+# network ends at least as good as the one trained from random weights; the
+# UFLDL exercise reports about 87.7% before and 97.6% after fine-tuning on the
+# full 60,000 MNIST digits.

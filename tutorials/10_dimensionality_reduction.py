@@ -1,0 +1,184 @@
+"""
+Title: Dimensionality reduction: PCA, a linear autoencoder and a non-linear one
+Description: A linear autoencoder finds PCA's subspace; a non-linear one does better.
+Runtime: about 3 minutes on 2 CPU cores with the defaults.
+
+## Introduction
+
+A linear encoder and decoder trained with squared error learn the same
+subspace as PCA with as many components as the code has numbers (Bourlard &
+Kamp 1988; Baldi & Hornik 1989). So PCA's test error is the floor a linear
+autoencoder reaches and does not beat, and the mark a non-linear autoencoder
+has to beat. This tutorial measures the three side by side for code sizes
+2, 8, 16 and 32, then draws the 2-D codes of PCA and of the non-linear
+autoencoder, coloured by digit.
+
+All three are scored by the test mean squared error, and both autoencoders
+train with the squared error, so the figures compare like with like.
+
+Run it with `python tutorials/10_dimensionality_reduction.py --out outputs/10`.
+"""
+
+# ## Setup
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import keras  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+import keras_ae  # noqa: E402
+from keras_ae.baselines import PCA  # noqa: E402
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+parser.add_argument(
+    "--epochs", type=int, default=None, help="epochs for both autoencoders (default 40 and 20)"
+)
+parser.add_argument("--sizes", default="2,8,16,32", help="code sizes (default 2,8,16,32)")
+parser.add_argument("--out", default="outputs/10_dimensionality_reduction", help="output folder")
+args = parser.parse_args()
+out = Path(args.out)
+out.mkdir(parents=True, exist_ok=True)
+sizes = [int(s) for s in args.sizes.split(",")]
+linear_epochs = args.epochs or 40
+nonlinear_epochs = args.epochs or 20
+
+# ## Prepare the data
+
+(x_train, y_train), (x_test, y_test) = keras_ae.datasets.load_mnist(source="embedded")
+print(f"train {x_train.shape}, test {x_test.shape}")
+
+# ## Build the models
+#
+# The linear autoencoder is `build_dense_autoencoder` with no hidden layers
+# and no activation anywhere (`activation=None, output_activation=None`;
+# `"linear"` means the same): 784 → q → 784, trained with the squared error
+# (the builder's default loss for a linear output).
+#
+# Reaching PCA's error takes a good optimiser setting: the linear
+# autoencoder's loss has saddle points, and with the builder's Adam(1e-3)
+# the 2-number code stays about 2% above PCA after 30 epochs. Adam with a
+# larger learning rate, 3e-3, decayed to 0 by a cosine schedule over the run
+# (batch 128), gets within a few tenths of a percent in 40 epochs at every
+# size.
+#
+# The non-linear autoencoder is the default dense one (784 → 256 → 128 → q,
+# ReLU, sigmoid output), recompiled with the squared error to match.
+
+
+def linear_autoencoder(latent_dim: int, epochs: int, steps_per_epoch: int) -> keras.Model:
+    model = keras_ae.build_dense_autoencoder(
+        hidden_units=(), latent_dim=latent_dim, activation=None, output_activation=None
+    )
+    schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=epochs * steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="mean_squared_error",
+        jit_compile=True,
+        steps_per_execution=32,
+    )
+    return model
+
+
+def nonlinear_autoencoder(latent_dim: int) -> keras.Model:
+    model = keras_ae.build_dense_autoencoder(latent_dim=latent_dim)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="mean_squared_error",
+        jit_compile=True,
+        steps_per_execution=32,
+    )
+    return model
+
+
+# ## Train and evaluate
+#
+# For each code size: PCA fitted on the training set, then both autoencoders
+# trained on it; all three scored on the test set.
+
+batch_size = 128
+steps = math.ceil(len(x_train) / batch_size)
+rows, models = [], {}
+for q in sizes:
+    keras.utils.set_random_seed(q)
+    pca_mse = keras_ae.metrics.pca_mse(x_train, x_test, q)
+    linear = linear_autoencoder(q, linear_epochs, steps)
+    linear.fit(x_train, x_train, epochs=linear_epochs, batch_size=batch_size, verbose=0)
+    nonlinear = nonlinear_autoencoder(q)
+    nonlinear.fit(x_train, x_train, epochs=nonlinear_epochs, batch_size=batch_size, verbose=0)
+    row = {
+        "code_size": q,
+        "pca_mse": pca_mse,
+        "linear_ae_mse": keras_ae.metrics.reconstruction_mse(linear, x_test),
+        "nonlinear_ae_mse": keras_ae.metrics.reconstruction_mse(nonlinear, x_test),
+    }
+    rows.append(row)
+    models[q] = nonlinear
+    print(
+        f"q={q:>2}: PCA {row['pca_mse']:.5f}  linear AE {row['linear_ae_mse']:.5f} "
+        f"({row['linear_ae_mse'] / pca_mse:.3f}x)  non-linear AE {row['nonlinear_ae_mse']:.5f} "
+        f"({row['nonlinear_ae_mse'] / pca_mse:.3f}x)",
+        flush=True,
+    )
+
+print("\ntest MSE by code size")
+print(f"{'q':>3}  {'PCA':>8}  {'linear AE':>9}  {'ratio':>6}  {'non-linear AE':>13}  {'ratio':>6}")
+for r in rows:
+    print(
+        f"{r['code_size']:>3}  {r['pca_mse']:>8.5f}  {r['linear_ae_mse']:>9.5f}  "
+        f"{r['linear_ae_mse'] / r['pca_mse']:>6.3f}  {r['nonlinear_ae_mse']:>13.5f}  "
+        f"{r['nonlinear_ae_mse'] / r['pca_mse']:>6.3f}"
+    )
+(out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+# ## Visualise
+#
+# Test MSE against code size, then the 2-D codes. PCA's two coordinates are
+# the projections on the two directions of largest variance; the
+# autoencoder's are whatever its encoder found most useful to reconstruct.
+
+fig, ax = plt.subplots(figsize=(5, 3.5))
+for key, label in (("pca_mse", "PCA"), ("linear_ae_mse", "linear AE"), ("nonlinear_ae_mse", "AE")):
+    ax.plot(sizes, [r[key] for r in rows], "o-", label=label)
+ax.set(xlabel="code size", ylabel="test MSE", xscale="log", yscale="log")
+ax.set_xticks(sizes, [str(s) for s in sizes])
+ax.legend()
+fig.tight_layout()
+fig.savefig(out / "mse_by_code_size.png", dpi=100)
+print(f"wrote {out / 'mse_by_code_size.png'}")
+
+if 2 in models:
+    pca_codes = PCA(2).fit(x_train).transform(x_test)
+    ae_codes = models[2].encoder.predict(x_test, verbose=0)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, codes, title in ((axes[0], pca_codes, "PCA"), (axes[1], ae_codes, "autoencoder")):
+        points = ax.scatter(
+            codes[:, 0], codes[:, 1], c=y_test, cmap="tab10", s=4, vmin=-0.5, vmax=9.5
+        )
+        ax.set_title(f"{title}: 2-D codes of the test digits")
+    fig.colorbar(points, ax=axes, ticks=range(10), label="digit")
+    fig.savefig(out / "codes_2d.png", dpi=100)
+    print(f"wrote {out / 'codes_2d.png'}")
+
+# ## Export
+#
+# The non-linear autoencoder with the smallest code, as a SavedModel: its
+# `encode` endpoint maps digits to 2-D points.
+
+q = min(models)
+path = keras_ae.export_saved_model(models[q], out / "saved_model", overwrite=True)
+print(f"wrote {path} (code size {q}; endpoints: serve, reconstruct, encode, decode)")
+
+# ## Conclusion
+#
+# The linear autoencoder lands on PCA's error at every code size, as theory
+# says, once its optimiser is given a learning rate high enough to leave the
+# saddle points and a schedule that lets it settle. The non-linear
+# autoencoder goes below PCA at every size, by the widest margin for the
+# smallest codes, where a curved map from 2 numbers keeps far more than a
+# plane does; its 2-D codes also separate the digits better than PCA's.
