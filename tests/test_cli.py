@@ -58,7 +58,10 @@ def test_train_every_kind(kind, small_npz, tmp_path):
     assert record["kind"] == kind and record["epochs"] == 1
     assert all(np.isfinite(v) for v in record["test"].values())
     assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
-    assert (out / "reconstructions.png").stat().st_size > 1000
+    if kind == "stacked":  # a classifier: no reconstructions to draw
+        assert record["test"]["accuracy"] > 0.1
+    else:
+        assert (out / "reconstructions.png").stat().st_size > 1000
     if kind.startswith("vae"):
         assert (out / "samples.png").is_file()
     assert not (out / ".backup").exists()  # removed once training completed
