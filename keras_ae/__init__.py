@@ -5,7 +5,7 @@ Builders return compiled functional models with nested ``encoder`` and
 with named endpoints (``serve``, ``reconstruct``, ``encode``, ``decode``).
 """
 
-from keras_ae import baselines, callbacks, datasets, layers, losses, metrics, models
+from keras_ae import baselines, callbacks, datasets, layers, losses, metrics, models, stacked
 from keras_ae.builders import (
     build_contractive_autoencoder,
     build_conv_autoencoder,
@@ -36,4 +36,5 @@ __all__ = [
     "metrics",
     "models",
     "save_keras",
+    "stacked",
 ]

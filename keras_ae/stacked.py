@@ -39,7 +39,14 @@ from keras_ae.builders import (
 LAYER_BUILDERS = {"sparse": build_sparse_autoencoder, "denoising": build_denoising_autoencoder}
 
 #: Builder arguments that the stack sets itself for every layer.
-_STACK_SETS = ("input_shape", "architecture", "hidden_units", "latent_dim", "output_activation")
+_STACK_SETS = (
+    "input_shape",
+    "architecture",
+    "hidden_units",
+    "latent_dim",
+    "output_activation",
+    "name",
+)
 
 
 def _in_unit_range(x: np.ndarray) -> bool:
@@ -51,7 +58,7 @@ def pretrain_stacked_autoencoder(
     hidden_units: Sequence[int] = (200, 200),
     kind: str = "sparse",
     *,
-    epochs: int = 10,
+    epochs: int = 20,
     batch_size: int = 128,
     seed: int | None = None,
     verbose: int | str = 0,
@@ -90,7 +97,7 @@ def pretrain_stacked_autoencoder(
             ``code_activation`` (sparse); ``noise``, ``noise_level``,
             ``code_activation`` (denoising). The stack sets
             ``input_shape``, ``architecture``, ``hidden_units``,
-            ``latent_dim`` and ``output_activation`` itself.
+            ``latent_dim``, ``output_activation`` and ``name`` itself.
 
     Returns:
         The uncompiled functional model ``"stacked_encoder"``: input →
@@ -106,8 +113,8 @@ def pretrain_stacked_autoencoder(
     for key in _STACK_SETS:
         if key in layer_kwargs:
             raise ValueError(
-                f"`{key}` is set by the stack for every layer; pass `hidden_units` for the "
-                f"code sizes. Received: {key}={layer_kwargs[key]!r}"
+                f"`{key}` is set by the stack for each layer and can't be passed (the "
+                f"code sizes come from `hidden_units`). Received: {key}={layer_kwargs[key]!r}"
             )
     if kind == "denoising":
         layer_kwargs.setdefault("code_activation", "sigmoid")

@@ -18,11 +18,12 @@ from keras_ae import layers, metrics, stacked
 
 # Short runs and their bounds, set from measured runs with a margin (the
 # tutorials train longer and meet tighter targets).
-EPOCHS_SPARSE, SPARSE_MSE_RATIO = 10, 9.0
-EPOCHS_CONTRACTIVE, CONTRACTIVE_J_RATIO, CONTRACTIVE_MSE_RATIO = 3, 0.9, 9.0
-EPOCHS_TIED, TIED_MSE_RATIO = 5, 9.0
+EPOCHS_DENOISING, DENOISED_PSNR = 5, 18.5  # measured 19.8 dB
+EPOCHS_SPARSE, SPARSE_MSE_RATIO = 10, 2.5  # measured 1.95 (activation 0.054)
+EPOCHS_CONTRACTIVE, CONTRACTIVE_J_RATIO, CONTRACTIVE_MSE_RATIO = 3, 0.5, 1.5  # 0.17, 1.04
+EPOCHS_TIED, TIED_MSE_RATIO = 5, 1.3  # measured 0.87
 EPOCHS_PRETRAIN, EPOCHS_SOFTMAX, EPOCHS_FINE_TUNE = 10, 5, 5
-STACKED_BEFORE, STACKED_AFTER = 0.5, 0.5
+STACKED_BEFORE, STACKED_AFTER = 0.75, 0.93  # measured 0.82, 0.95
 
 
 def _fit(model, x, epochs, batch_size=128):
@@ -41,7 +42,8 @@ def _mean_jacobian_norm(model, x, batch=250):
 def test_denoising_autoencoder_removes_gaussian_noise(mnist):
     (x_train, _), (x_test, _) = mnist
     keras.utils.set_random_seed(0)
-    model = _fit(keras_ae.build_denoising_autoencoder(noise_level=0.4, seed=0), x_train, 3)
+    model = keras_ae.build_denoising_autoencoder(noise_level=0.4, latent_dim=128, seed=0)
+    _fit(model, x_train, EPOCHS_DENOISING, batch_size=32)
     noisy = keras.ops.convert_to_numpy(
         layers.GaussianCorruption(0.4, seed=1)(x_test, training=True)
     )
@@ -49,7 +51,7 @@ def test_denoising_autoencoder_removes_gaussian_noise(mnist):
     denoised_psnr = metrics.psnr(x_test, model.predict(noisy, verbose=0))
     print(f"PSNR noisy {noisy_psnr:.2f} dB, denoised {denoised_psnr:.2f} dB")
     assert 10.0 < noisy_psnr < 12.5
-    assert denoised_psnr >= 19.0
+    assert denoised_psnr >= DENOISED_PSNR
 
 
 def test_sparse_autoencoder_hits_its_target_activation(mnist):

@@ -178,10 +178,12 @@ print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
 
 # ## Conclusion
 #
-# The penalty shrinks the encoder's Jacobian by a large factor while the
-# reconstructions stay close to the plain model's: the code keeps the
-# directions that matter for the digits and stops following the rest, so
-# small input noise moves it much less. The price is training time, about
-# one encoder backward pass per code unit and step. For a one-layer sigmoid
-# encoder (`hidden_units=(), code_activation="sigmoid"`) the closed form of
-# the penalty is far cheaper.
+# The penalty divides the mean ‖J‖²_F by about 20 while the test error grows
+# by less than 10%. Part of that drop is a change of scale: a linear code can
+# shrink and the decoder scale it back up, which lowers ‖J‖²_F without changing
+# what the code keeps. The right panel removes the scale: relative to its own
+# spread, the contractive code still moves two to three times less under small
+# input noise. That is the invariance the penalty buys. The price is training
+# time, about one encoder backward pass per code unit and step. For a one-layer
+# sigmoid encoder (`hidden_units=(), code_activation="sigmoid"`) the closed
+# form of the penalty is far cheaper, and its bounded code can't shrink away.

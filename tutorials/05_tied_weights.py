@@ -85,8 +85,9 @@ for model in (untied, tied):
 
 # ## Evaluate
 
-untied_mse = keras_ae.metrics.reconstruction_mse(untied, x_test)
-tied_mse = keras_ae.metrics.reconstruction_mse(tied, x_test)
+reconstructions = {m.name: m.predict(x_test, verbose=0) for m in (untied, tied)}
+untied_mse = keras_ae.metrics.mse(x_test, reconstructions[untied.name])
+tied_mse = keras_ae.metrics.mse(x_test, reconstructions[tied.name])
 print("\ntest MSE:")
 print(f"  untied  {untied_mse:.5f}")
 print(f"  tied    {tied_mse:.5f}  ({tied_mse / untied_mse:.3f}x untied)")
@@ -100,12 +101,12 @@ keras_path = keras_ae.save_keras(tied, out / "tied.keras", overwrite=True)
 reloaded = keras.saving.load_model(keras_path, safe_mode=True)
 layer = reloaded.decoder.get_layer("decoder_dense_3")
 tie_kept = layer.source.kernel is reloaded.encoder.get_layer("encoder_dense_1").kernel
-keras_gap = np.abs(reloaded.predict(x_test, verbose=0) - tied.predict(x_test, verbose=0)).max()
+keras_gap = np.abs(reloaded.predict(x_test, verbose=0) - reconstructions[tied.name]).max()
 print(f"\n.keras: {keras_path}, tie kept: {tie_kept}, max |difference| {keras_gap:.2e}")
 
 saved_path = keras_ae.export_saved_model(tied, out / "saved_model", overwrite=True)
 served = tf.saved_model.load(str(saved_path))
-sm_gap = np.abs(served.serve(x_test).numpy() - tied.predict(x_test, verbose=0)).max()
+sm_gap = np.abs(served.serve(x_test).numpy() - reconstructions[tied.name]).max()
 codes = served.encode(x_test[:5]).numpy()
 print(f"SavedModel: {saved_path}, serve max |difference| {sm_gap:.2e}, encode {codes.shape}")
 
@@ -118,8 +119,8 @@ print(f"SavedModel: {saved_path}, serve max |difference| {sm_gap:.2e}, encode {c
 fig, axes = plt.subplots(4, 16, figsize=(12, 3.4))
 rows = {
     "original": x_test[:16],
-    "untied": untied.predict(x_test[:16], verbose=0),
-    "tied": tied.predict(x_test[:16], verbose=0),
+    "untied": reconstructions[untied.name][:16],
+    "tied": reconstructions[tied.name][:16],
 }
 kernel = keras.ops.convert_to_numpy(tied.encoder.get_layer("encoder_dense_1").kernel)
 for r, (title, images) in enumerate(rows.items()):
@@ -127,7 +128,8 @@ for r, (title, images) in enumerate(rows.items()):
         axes[r, i].imshow(images[i].squeeze(), cmap="gray", vmin=0, vmax=1)
     axes[r, 0].set_title(title, loc="left", fontsize=9)
 for i in range(16):
-    axes[3, i].imshow(kernel[:, i].reshape(28, 28), cmap="RdBu_r")
+    w = kernel[:, i].reshape(28, 28)
+    axes[3, i].imshow(w, cmap="RdBu_r", vmin=-np.abs(w).max(), vmax=np.abs(w).max())
 axes[3, 0].set_title("shared filters (first layer)", loc="left", fontsize=9)
 for ax in axes.flat:
     ax.axis("off")

@@ -1,7 +1,7 @@
 """
 Title: Time-series anomalies with Conv1D and LSTM autoencoders
 Description: Spikes, level shifts, frequency changes and flat lines in a seasonal series.
-Runtime: about 3 minutes on 2 CPU cores with the defaults.
+Runtime: about 2 minutes on 2 CPU cores with the defaults (115 s of CPU time).
 
 ## Introduction
 
@@ -154,13 +154,18 @@ print(f"{'':18}" + "".join(f"{kind:>13}" for kind in [*ANOMALY_KINDS, "all"]))
 for name, row in aurocs.items():
     print(f"{name:18}" + "".join(f"{row[k]:13.3f}" for k in [*ANOMALY_KINDS, "all"]))
 
+# A window that holds an anomaly scores high even where it holds normal points,
+# so normal points within one window of an anomaly get flagged too; the false
+# alarms that matter are those farther away.
+
+near = np.convolve(labels, np.ones(2 * window + 1), mode="same") > 0
 print("\nflags at the 99th percentile of the training scores:")
 for name, flagged in flags.items():
     found = sum(flagged[start - TRAIN : stop - TRAIN].any() for _, start, stop in data.events)
-    false_rate = flagged[labels == 0].mean()
     print(
-        f"  {name:10} finds {found} of {len(data.events)} anomalies; "
-        f"flags {100 * false_rate:.1f}% of the normal points"
+        f"  {name:10} finds {found} of {len(data.events)} anomalies; flags "
+        f"{100 * flagged[(labels == 0) & near].mean():.1f}% of the normal points within "
+        f"{window} h of one and {100 * flagged[~near].mean():.1f}% of those farther away"
     )
 
 # ## Visualise
@@ -189,8 +194,9 @@ for row, name in enumerate(detectors, start=1):
     axes[row].set_yscale("log")
     axes[row].set_ylabel(f"{name}\nmean window MSE")
 for kind, start, stop in data.events:
+    pad = 3 if kind == "spike" else 0  # a one-hour spike is drawn 7 hours wide
     for ax in axes:
-        ax.axvspan(start - 0.5, stop - 0.5, color=colors[kind], alpha=0.3, lw=0)
+        ax.axvspan(start - 0.5 - pad, stop - 0.5 + pad, color=colors[kind], alpha=0.3, lw=0)
 handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.3) for c in colors.values()]
 axes[0].legend(handles, list(colors), loc="upper right", ncol=4, fontsize=8)
 axes[1].legend(loc="upper left", fontsize=8)
@@ -235,13 +241,16 @@ print(f"total time {time.perf_counter() - started:.0f} s")
 # ## Conclusion
 #
 # The rolling z-score compares a value with its recent past, so it sees a
-# spike and the first hours of a level shift, and little else: after a few
-# hours the shifted level is the past it compares with, a frequency change
-# keeps the values in their normal range, and a flat line sits inside it. The
-# autoencoders judge the shape of a whole window against what normal windows
-# look like, so a doubled or halved cycle, a flat stretch and a moved level
-# all rebuild badly. Both reconstruct spikes poorly too, but smear them over
-# the windows around them, so the plain z-score stays hard to beat on single
-# points. For real data, train on a stretch known to be normal, choose the
-# window to cover the main cycle, and set the threshold from the false alarms
-# you can afford (`AnomalyDetector(threshold=...)`).
+# spike and the first hours of a level shift, and little else (AUROC about
+# 0.5 or below on the other kinds): after a few hours the shifted level is the
+# past it compares with, a frequency change keeps the values in their normal
+# range, and a flat line sits inside it. The autoencoders judge the shape of a
+# whole window against normal windows, so a doubled or halved cycle rebuilds
+# badly (AUROC above 0.99 for both). They differ on the rest: the Conv1D
+# model follows its input closely enough to rebuild much of a moved level and
+# of a flat line, while the LSTM, which must regenerate the window from its
+# code, draws the normal cycle instead and scores them higher. On single-point
+# spikes the plain z-score stays best: a window's error averages the spike
+# with 47 normal points. For real data, train on a stretch known to be normal,
+# choose the window to cover the main cycle, and set the threshold from the
+# false alarms you can afford (`AnomalyDetector(threshold=...)`).
