@@ -246,7 +246,7 @@ print(f"total time {time.perf_counter() - started:.0f} s")
 # past it compares with, a frequency change keeps the values in their normal
 # range, and a flat line sits inside it. The autoencoders judge the shape of a
 # whole window against normal windows, so a doubled or halved cycle rebuilds
-# badly (AUROC above 0.99 for both). They differ on the rest: the Conv1D
+# badly (AUROC about 0.99 for both). They differ on the rest: the Conv1D
 # model follows its input closely enough to rebuild much of a moved level and
 # of a flat line, while the LSTM, which must regenerate the window from its
 # code, draws the normal cycle instead and scores them higher. On single-point
