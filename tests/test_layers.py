@@ -201,7 +201,7 @@ def test_sparsity_regularizer_rejects_bad_arguments(kwargs, argument):
 # ------------------------------------------------------------- DenseTranspose
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tied(x_small):
     keras.utils.set_random_seed(5)
     model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=8, tied_weights=True)

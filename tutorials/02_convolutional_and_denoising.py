@@ -1,7 +1,7 @@
 """
 Title: Convolutional and denoising autoencoders on MNIST
 Description: A conv autoencoder, then the same network trained to remove Gaussian noise.
-Runtime: about 3 minutes on 2 CPU cores with the defaults.
+Runtime: about 4 minutes on 2 CPU cores with the defaults.
 
 ## Introduction
 
