@@ -196,6 +196,69 @@ def bench_scaling(sizes: list[int], repeats: int) -> list[dict]:
     return rows
 
 
+def bench_mixed_precision(
+    data: tuple[np.ndarray, np.ndarray], names: list[str], epochs: int, repeats: int
+) -> list[dict]:
+    """float32 against ``mixed_bfloat16`` per kind: training samples/s, and test
+    reconstruction MSE after ``epochs`` epochs from the same initial weights."""
+    x, x_test = data
+    rows = []
+    for name in names:
+        kind = KINDS[name]
+        result = {"kind": name, "epochs": epochs}
+        for policy in ("float32", "mixed_bfloat16"):
+            keras.config.set_dtype_policy(policy)
+            try:
+                keras.utils.set_random_seed(0)
+                model = kind.make(x.shape[1:])
+                rate = train_rate(model, x, kind.batch_size, repeats)
+                model.fit(
+                    x, x, epochs=max(epochs - 1 - repeats, 0), batch_size=kind.batch_size, verbose=0
+                )
+                mse = keras_ae.metrics.reconstruction_mse(model, x_test)
+            finally:
+                keras.config.set_dtype_policy("float32")
+                keras.backend.clear_session()
+            result[policy] = {"train_samples_per_s": round(rate), "test_mse": round(mse, 5)}
+        result["speed_ratio"] = round(
+            result["mixed_bfloat16"]["train_samples_per_s"]
+            / result["float32"]["train_samples_per_s"],
+            2,
+        )
+        result["mse_ratio"] = round(
+            result["mixed_bfloat16"]["test_mse"] / result["float32"]["test_mse"], 3
+        )
+        print(json.dumps(result), flush=True)
+        rows.append(result)
+    return rows
+
+
+_IMPORT_SCRIPT = (
+    "import sys, time; t0 = time.perf_counter(); import keras; t1 = time.perf_counter(); "
+    "import keras_ae; t2 = time.perf_counter(); "
+    "print(t1 - t0, t2 - t1, 'matplotlib' in sys.modules, 'tensorflow.python.saved_model' "
+    "in sys.modules)"
+)
+
+
+def import_overhead(repeats: int) -> dict:
+    """Seconds ``import keras_ae`` adds after ``import keras``, each in a fresh process."""
+    import subprocess
+    import sys
+
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORT_SCRIPT], capture_output=True, text=True, check=True
+        ).stdout.split()
+        runs.append((float(out[0]), float(out[1]), out[2] == "True"))
+    return {
+        "import_keras_s": round(statistics.median(r[0] for r in runs), 3),
+        "import_keras_ae_extra_s": round(statistics.median(r[1] for r in runs), 3),
+        "imports_matplotlib": any(r[2] for r in runs),
+    }
+
+
 def stream_source(path: Path, batch_size: int):  # noqa: ANN201 - a Keras data source
     """``keras_ae.datasets.from_array_file`` over a uint8 ``.npy`` file."""
     return keras_ae.datasets.from_array_file(path, batch_size=batch_size)
@@ -223,6 +286,31 @@ def markdown(results: dict) -> str:
             f"{r['train_gflops']} | {100 * r['fraction_of_matmul_peak']:.1f}% | "
             f"{r['serve_samples_per_s']:,} | {r['predict_samples_per_s']:,} | {r['peak_rss_mb']} |"
         )
+    mixed = results.get("mixed_precision")
+    if mixed:
+        lines += [
+            "",
+            '## Mixed precision (`keras.config.set_dtype_policy("mixed_bfloat16")`)',
+            "",
+            "| kind | float32 samples/s | mixed_bfloat16 samples/s | speed ratio | "
+            "test MSE float32 | test MSE bfloat16 | MSE ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in mixed:
+            f32, b16 = r["float32"], r["mixed_bfloat16"]
+            lines.append(
+                f"| {r['kind']} | {f32['train_samples_per_s']:,} | "
+                f"{b16['train_samples_per_s']:,} | {r['speed_ratio']:.2f}× | "
+                f"{f32['test_mse']} | {b16['test_mse']} | {r['mse_ratio']:.3f} |"
+            )
+    imports = results.get("imports")
+    if imports:
+        lines += [
+            "",
+            f"`import keras` takes {imports['import_keras_s']} s; `import keras_ae` adds "
+            f"{imports['import_keras_ae_extra_s']} s (median of fresh processes; matplotlib "
+            f"{'is' if imports['imports_matplotlib'] else 'is not'} imported).",
+        ]
     deep = results.get("deep_dense")
     if deep:
         share = 100 * deep["fraction_of_matmul_peak"]
@@ -256,7 +344,7 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", choices=list(KINDS), help="only these kinds")
     args = parser.parse_args()
 
-    (x_train, _), _ = keras_ae.datasets.load_mnist(source="embedded")
+    (x_train, _), (x_test, _) = keras_ae.datasets.load_mnist(source="embedded")
     if args.smoke:
         x, repeats, sizes, kinds = x_train[:512], 1, [2048], ["dense"]
         ceiling = matmul_ceiling((256,), 1)
@@ -280,6 +368,13 @@ def main() -> None:
         "matmul_gflops": round(ceiling, 1),
         "kinds": bench_kinds(x, kinds, repeats, ceiling),
         "deep_dense": None if args.smoke else bench_deep_dense(x, repeats, ceiling),
+        "mixed_precision": bench_mixed_precision(
+            (x, x_test[:512] if args.smoke else x_test),
+            ["dense"] if args.smoke else ["dense", "conv"],
+            epochs=2 if args.smoke else (5 if args.quick else 10),
+            repeats=repeats,
+        ),
+        "imports": import_overhead(1 if args.smoke else 5),
         "scaling": bench_scaling(sizes, 1),
     }
     Path(args.out).write_text(json.dumps(results, indent=2))

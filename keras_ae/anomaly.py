@@ -222,12 +222,22 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 def default_model(input_shape: Sequence[int]) -> keras.Model:
     """The autoencoder :class:`AnomalyDetector` trains when given no model.
 
-    A dense autoencoder 784 → 256 → 128 → 16 (for MNIST), ReLU, sigmoid
-    output, binary cross-entropy: a narrow 16-number code keeps what normal
-    samples share and reconstructs anything else badly. It works for any
-    ``input_shape`` with values in [0, 1].
+    :func:`~keras_ae.build_dense_autoencoder` with ``hidden_units=(256, 128)``,
+    ``latent_dim=32``, ReLU, a linear output and the squared error as loss
+    (the builder's default for ``output_activation=None``): the loss is the
+    ``"mse"`` score it is judged by, and any real-valued data fits, not only
+    data in [0, 1]. It works for any ``input_shape``.
+
+    On one-class MNIST (``benchmarks/one_class_mnist.py``: about 800 normal
+    digits, :data:`DEFAULT_EPOCHS` epochs of batch :data:`DEFAULT_BATCH_SIZE`)
+    it beats PCA with 32 components, the classical reconstruction baseline,
+    where a sigmoid output trained with cross-entropy does not, and the
+    convolutional trunk does worse still: it reconstructs the other digits
+    too well.
     """
-    return build_dense_autoencoder(input_shape, hidden_units=(256, 128), latent_dim=16)
+    return build_dense_autoencoder(
+        input_shape, hidden_units=(256, 128), latent_dim=32, output_activation=None
+    )
 
 
 class AnomalyDetector:

@@ -7,7 +7,9 @@ compile it with the documented defaults, return it.
 
 Compile defaults (``model.compile(...)`` afterwards overrides all of them):
 
-- optimizer ``keras.optimizers.Adam(1e-3)``;
+- optimizer ``keras.optimizers.Adam(1e-3)``; ``Adam(3e-3)`` for sparse
+  models, whose sigmoid code units learn slowly at 1e-3 (40 epochs on the
+  embedded MNIST: test MSE 1.38x the dense AE's at 3e-3, 1.51x at 1e-3);
 - loss: binary cross-entropy for a sigmoid output (data in [0, 1]), mean
   squared error for a linear output (``output_activation=None``); VAEs use
   the per-image negative log-likelihood of their ``likelihood``;
@@ -114,21 +116,27 @@ def _in_distribution_scope() -> bool:
     return tf.distribute.has_strategy()
 
 
-def compile_defaults(model: keras.Model, loss: Any, metrics: list | None = None) -> keras.Model:
-    """Compile ``model`` with Adam(1e-3), ``loss`` and the trunk's speed settings.
+def compile_defaults(
+    model: keras.Model, loss: Any, metrics: list | None = None, learning_rate: float = 1e-3
+) -> keras.Model:
+    """Compile ``model`` with Adam(``learning_rate``), ``loss`` and the trunk's speed settings.
 
     Inside a ``tf.distribute`` strategy's scope the speed settings are left
     out: XLA and ``steps_per_execution`` fail there with TensorFlow 2.21.
     """
     speed = {} if _in_distribution_scope() else FAST_COMPILE[model.spec["architecture"]]
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=metrics, **speed)
+    optimizer = keras.optimizers.Adam(learning_rate)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **speed)
     return model
 
 
-def _autoencoder(kind: str, spec: dict, name: str | None) -> Autoencoder:
+def _autoencoder(
+    kind: str, spec: dict, name: str | None, learning_rate: float = 1e-3
+) -> Autoencoder:
     spec = {"kind": kind, **spec}
     model = Autoencoder(spec, name=name or f"{kind}_autoencoder")
-    return compile_defaults(model, _reconstruction_loss(spec["output_activation"]))
+    loss = _reconstruction_loss(spec["output_activation"])
+    return compile_defaults(model, loss, learning_rate=learning_rate)
 
 
 def build_dense_autoencoder(
@@ -313,7 +321,10 @@ def build_sparse_autoencoder(
         **trunk_args: the other arguments of :func:`trunk_spec`.
 
     ``fit`` reports ``mean_activation`` (mean code activation over the batch)
-    and ``sparsity_loss`` beside the loss.
+    and ``sparsity_loss`` beside the loss. The model is compiled with
+    Adam(3e-3), not the other builders' 1e-3: sigmoid code units learn slowly,
+    and at 1e-3 the test MSE after 40 epochs is 1.51x the dense AE's (1.38x
+    at 3e-3, mean activation 0.051 for ``target=0.05``).
     """
     checks.choice("sparsity", sparsity, ("kl", "l1"))
     code_activation = trunk_args.pop("code_activation", "sigmoid" if sparsity == "kl" else "relu")
@@ -335,7 +346,7 @@ def build_sparse_autoencoder(
         weight=checks.non_negative_float("weight", weight),
         l1=checks.non_negative_float("l1", l1),
     )
-    return _autoencoder("sparse", spec, name)
+    return _autoencoder("sparse", spec, name, learning_rate=3e-3)
 
 
 def build_contractive_autoencoder(

@@ -161,6 +161,8 @@ def _train_one(
     strategy: Any = None,
 ) -> tuple[dict[str, Any], Any]:
     """Build, train, export and measure one kind; return its metrics record and model."""
+    import keras
+
     from keras_ae import export_saved_model, save_keras
     from keras_ae.export import tracked_model
     from keras_ae.kinds import reconstruct
@@ -182,6 +184,7 @@ def _train_one(
         "epochs": epochs,
         "batch_size": batch_size,
         "train_seconds": round(seconds, 2),
+        "dtype_policy": keras.config.dtype_policy().name,
         "test": figures,
     }
     (out / "metrics.json").write_text(json.dumps(record, indent=2))
@@ -200,6 +203,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     kind = KINDS[args.kind]
     data = load_data(args.data)
+    if args.precision != "float32":
+        import keras
+
+        keras.config.set_dtype_policy(args.precision)
     strategy = None
     if args.strategy != "default":
         strategy = make_strategy(args.strategy, cpu_replicas=args.cpu_replicas)
@@ -360,6 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--cpu-replicas",
         type=_positive_int,
         help="with --strategy mirrored and no GPU: logical CPU devices",
+    )
+    train.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "mixed_bfloat16", "mixed_float16"],
+        help="dtype policy: mixed precision computes in 16 bits and keeps float32 "
+        "weights, codes and outputs; it helps on GPUs and CPUs with fast 16-bit "
+        "math (see docs/benchmarks.md for its effect here). Default float32",
     )
     train.set_defaults(func=cmd_train)
 

@@ -71,6 +71,7 @@ class Autoencoder(keras.Model):
                 target=spec["target"],
                 weight=spec["weight"],
                 l1=spec["l1"],
+                dtype="float32",
                 name="sparsity",
             )(code)
         return inputs, decoder(code), encoder, decoder
@@ -132,10 +133,12 @@ class VariationalAutoencoder(Autoencoder):
         decoder = trunks.build_decoder(spec)
         inputs = keras.Input(shape=spec["input_shape"], name="input")
         z_mean, z_log_var = encoder(inputs)
-        z_mean, z_log_var = ae_layers.KLDivergence(spec["beta"], name="kl_divergence")(
+        z_mean, z_log_var = ae_layers.KLDivergence(
+            spec["beta"], dtype="float32", name="kl_divergence"
+        )([z_mean, z_log_var])
+        z = ae_layers.Sampling(seed=spec.get("seed"), dtype="float32", name="sampling")(
             [z_mean, z_log_var]
         )
-        z = ae_layers.Sampling(seed=spec.get("seed"), name="sampling")([z_mean, z_log_var])
         return inputs, decoder(z), encoder, decoder
 
     @property

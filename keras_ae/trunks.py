@@ -206,7 +206,10 @@ def build_encoder(spec: dict, heads: Sequence[Head], name: str = "encoder") -> k
     """
     inputs = keras.Input(shape=spec["input_shape"], name=f"{name}_input")
     x = ARCHITECTURES[spec["architecture"]].features(inputs, spec, name)
-    outputs = [layers.Dense(units, activation=act, name=hname)(x) for hname, units, act in heads]
+    outputs = [
+        float32_output(layers.Dense(units, activation=act, name=hname)(x), f"{hname}_float32")
+        for hname, units, act in heads
+    ]
     return keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=name)
 
 
@@ -216,4 +219,19 @@ def build_decoder(
     """The nested decoder model: code -> reconstruction of the input's shape."""
     inputs = keras.Input(shape=(spec["latent_dim"],), name=f"{name}_input")
     outputs = ARCHITECTURES[spec["architecture"]].decode(inputs, spec, name, tied_to=tied_to)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, float32_output(outputs, f"{name}_float32"), name=name)
+
+
+def float32_output(x: Any, name: str) -> Any:
+    """``x`` cast to float32 when the global dtype policy computes in another
+    type (mixed precision), ``x`` itself otherwise.
+
+    Under ``keras.config.set_dtype_policy("mixed_bfloat16")`` (or
+    ``"mixed_float16"``) the trunks compute in 16 bits, but the codes, the
+    reconstructions and so the losses stay float32, as the Keras
+    mixed-precision guide recommends. Under float32 no layer is added, so
+    models built either way have the same weights.
+    """
+    if keras.config.dtype_policy().compute_dtype == "float32":
+        return x
+    return layers.Activation("linear", dtype="float32", name=name)(x)

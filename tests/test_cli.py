@@ -67,6 +67,17 @@ def test_train_every_kind(kind, small_npz, tmp_path):
     assert not (out / ".backup").exists()  # removed once training completed
 
 
+def test_train_with_mixed_precision(small_npz, tmp_path):
+    out = tmp_path / "mixed"
+    args = ("train", "conv", "--epochs", 2, "--data", small_npz, "--out", out)
+    proc = keras_ae_cli(*args, "--precision", "mixed_bfloat16")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["dtype_policy"] == "mixed_bfloat16" and 0 < record["test"]["mse"] < 0.2
+    bad = keras_ae_cli(*args[:-1], tmp_path / "bad", "--precision", "float8")
+    assert bad.returncode == 2 and "--precision" in bad.stderr
+
+
 def test_evaluate_saved_model_and_keras_file(small_npz, tmp_path):
     out = tmp_path / "dense"
     args = ("--epochs", 2, "--latent-dim", 8, "--data", small_npz, "--out", out)

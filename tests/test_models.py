@@ -160,3 +160,39 @@ def test_bad_arguments_name_the_argument_and_value(builder, kwargs, argument):
         builder(**kwargs)
     message = str(err.value)
     assert f"`{argument}`" in message and f"{argument}=" in message
+
+
+@pytest.fixture
+def mixed_bfloat16():
+    """The global dtype policy set to mixed_bfloat16 for one test, then restored."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    yield
+    keras.config.set_dtype_policy(previous)
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv", "sparse", "vae_conv"])
+def test_mixed_precision_trains_in_bfloat16_and_serves_float32(
+    kind, mixed_bfloat16, mnist, x_small, tmp_path
+):
+    keras.utils.set_random_seed(0)
+    model = BUILDERS[kind]()
+    hidden = next(layer for layer in model.encoder.layers if layer.weights)
+    assert hidden.compute_dtype == "bfloat16" and hidden.variable_dtype == "float32"
+    x = mnist[0][0][:512]
+    history = model.fit(x, x, epochs=2, batch_size=64, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    expected = deterministic_output(model, x_small)
+    assert expected.dtype == np.float32
+    code = model.encoder.predict(x_small, verbose=0)
+    assert all(c.dtype == np.float32 for c in (code if isinstance(code, list) else [code]))
+
+    loaded = keras.saving.load_model(keras_ae.save_keras(model, tmp_path / "m.keras"))
+    np.testing.assert_allclose(deterministic_output(loaded, x_small), expected, atol=1e-6)
+    import tensorflow as tf
+
+    served = tf.saved_model.load(str(keras_ae.export_saved_model(model, tmp_path / "sm")))
+    out = served.serve(tf.constant(x_small)).numpy()
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, atol=1e-2)

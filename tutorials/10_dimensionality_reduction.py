@@ -144,10 +144,16 @@ for r in rows:
 # autoencoder's are whatever its encoder found most useful to reconstruct.
 
 fig, ax = plt.subplots(figsize=(5, 3.5))
-for key, label in (("pca_mse", "PCA"), ("linear_ae_mse", "linear AE"), ("nonlinear_ae_mse", "AE")):
-    ax.plot(sizes, [r[key] for r in rows], "o-", label=label)
+curves = (
+    ("pca_mse", "PCA", "o-", 8),
+    ("linear_ae_mse", "linear AE (on top of PCA)", "x--", 8),
+    ("nonlinear_ae_mse", "non-linear AE", "s-", 6),
+)
+for key, label, style, size in curves:
+    ax.plot(sizes, [r[key] for r in rows], style, label=label, markersize=size)
 ax.set(xlabel="code size", ylabel="test MSE", xscale="log", yscale="log")
 ax.set_xticks(sizes, [str(s) for s in sizes])
+ax.minorticks_off()
 ax.legend()
 fig.tight_layout()
 fig.savefig(out / "mse_by_code_size.png", dpi=100)
@@ -156,7 +162,7 @@ print(f"wrote {out / 'mse_by_code_size.png'}")
 if 2 in models:
     pca_codes = PCA(2).fit(x_train).transform(x_test)
     ae_codes = models[2].encoder.predict(x_test, verbose=0)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
     for ax, codes, title in ((axes[0], pca_codes, "PCA"), (axes[1], ae_codes, "autoencoder")):
         points = ax.scatter(
             codes[:, 0], codes[:, 1], c=y_test, cmap="tab10", s=4, vmin=-0.5, vmax=9.5
@@ -177,9 +183,11 @@ print(f"wrote {path} (code size {q}; endpoints: serve, reconstruct, encode, deco
 
 # ## Conclusion
 #
-# The linear autoencoder lands on PCA's error at every code size, as theory
-# says, once its optimiser is given a learning rate high enough to leave the
-# saddle points and a schedule that lets it settle. The non-linear
-# autoencoder goes below PCA at every size, by the widest margin for the
-# smallest codes, where a curved map from 2 numbers keeps far more than a
-# plane does; its 2-D codes also separate the digits better than PCA's.
+# The linear autoencoder lands on PCA's error at every code size (within
+# 0.03% in our runs, and never below it), as theory says, once its optimiser
+# has a learning rate high enough to cross the flat regions and a schedule
+# that lets it settle. The non-linear autoencoder goes well below PCA at
+# every size: 20% lower error with a 2-number code, about 40% lower with 8
+# and 16, 26% with 32 (20 epochs; more epochs widen the gap). Its 2-D codes
+# also pull the digits apart (the ones, sevens and zeros form their own
+# clusters), where PCA's plane mixes most classes.

@@ -1,7 +1,7 @@
 """
 Title: Compression: 8-bit autoencoder codes against JPEG
 Description: Rate (bytes per image) against distortion (PSNR) for a conv autoencoder and JPEG.
-Runtime: about 4 minutes on 2 CPU cores with the defaults.
+Runtime: about 3 minutes on 2 CPU cores with the defaults.
 
 ## Introduction
 
@@ -44,14 +44,16 @@ import keras_ae  # noqa: E402
 from keras_ae.metrics import psnr  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-parser.add_argument("--epochs", type=int, default=8, help="epochs per autoencoder (default 8)")
-parser.add_argument("--sizes", default="4,8,16,32", help="code sizes in bytes (default 4,8,16,32)")
+parser.add_argument("--epochs", type=int, default=6, help="epochs per autoencoder (default 6)")
+parser.add_argument(
+    "--sizes", default="8,16,32,64", help="code sizes in bytes (default 8,16,32,64)"
+)
 parser.add_argument("--out", default="outputs/11_compression", help="output folder")
 args = parser.parse_args()
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 sizes = [int(s) for s in args.sizes.split(",")]
-QUALITIES = (5, 10, 20, 30, 50, 75, 90, 95)
+QUALITIES = (1, 5, 10, 20, 30, 50, 75, 90, 95)
 
 # ## Prepare the data
 #
@@ -143,38 +145,32 @@ for quality in QUALITIES:
 
 # ## Where each wins
 #
-# At each autoencoder rate: the best PSNR JPEG reaches with no more bytes
-# (without headers, the comparison most favourable to JPEG). Then the
-# highest PSNR each codec reaches at all.
+# For each autoencoder point: how many bytes JPEG needs for the same PSNR
+# (interpolated along its curve, counted without headers: the comparison
+# most favourable to JPEG). Then the PSNR above which only JPEG goes.
 
-print("\nAt the autoencoder's rates (JPEG counted without headers):")
+jpeg_psnr = np.array([j["psnr"] for j in points_jpeg])  # rises with quality
+jpeg_bytes = np.array([j["bytes_without_headers"] for j in points_jpeg])
+print("\nWhere each wins (JPEG counted without headers):")
 for p in points_ae:
-    affordable = [j for j in points_jpeg if j["bytes_without_headers"] <= p["bytes"]]
-    if affordable:
-        best = max(affordable, key=lambda j: j["psnr"])
-        verdict = "autoencoder" if p["psnr"] > best["psnr"] else "JPEG"
+    if p["psnr"] < jpeg_psnr[0]:
         print(
-            f"  {p['bytes']:>3} bytes: AE {p['psnr']:.2f} dB vs JPEG {best['psnr']:.2f} dB "
-            f"(q={best['quality']}, {best['bytes_without_headers']:.0f} bytes) -> {verdict} wins"
+            f"  AE {p['bytes']:>3} bytes, {p['psnr']:.2f} dB: below JPEG's lowest quality "
+            f"(q={QUALITIES[0]}: {jpeg_bytes[0]:.0f} bytes, {jpeg_psnr[0]:.2f} dB); "
+            "only the autoencoder goes this small"
         )
-    else:
-        smallest = min(points_jpeg, key=lambda j: j["bytes_without_headers"])
-        print(
-            f"  {p['bytes']:>3} bytes: AE {p['psnr']:.2f} dB; JPEG cannot go this low "
-            f"(its smallest, q={smallest['quality']}, takes "
-            f"{smallest['bytes_without_headers']:.0f} bytes for {smallest['psnr']:.2f} dB) "
-            "-> autoencoder wins"
-        )
-best_ae = max(points_ae, key=lambda p: p["psnr"])
-better_jpeg = [j for j in points_jpeg if j["psnr"] > best_ae["psnr"]]
-print(f"Best autoencoder: {best_ae['psnr']:.2f} dB at {best_ae['bytes']} bytes.")
-if better_jpeg:
-    cheapest = min(better_jpeg, key=lambda j: j["bytes_without_headers"])
+        continue
+    needed = float(np.interp(p["psnr"], jpeg_psnr, jpeg_bytes))
+    winner = "autoencoder" if p["bytes"] < needed else "JPEG"
     print(
-        f"Above that JPEG wins: q={cheapest['quality']} reaches {cheapest['psnr']:.2f} dB with "
-        f"{cheapest['bytes_without_headers']:.0f} bytes ({cheapest['bytes']:.0f} as a file), "
-        f"and up to {max(j['psnr'] for j in points_jpeg):.2f} dB at q={QUALITIES[-1]}."
+        f"  AE {p['bytes']:>3} bytes, {p['psnr']:.2f} dB: JPEG needs {needed:.0f} bytes "
+        f"for the same PSNR -> {winner} wins ({needed / p['bytes']:.1f}x)"
     )
+best_ae = max(points_ae, key=lambda p: p["psnr"])
+print(
+    f"  Above {best_ae['psnr']:.2f} dB (the best autoencoder, {best_ae['bytes']} bytes) only "
+    f"JPEG goes: up to {jpeg_psnr[-1]:.2f} dB at q={QUALITIES[-1]} ({jpeg_bytes[-1]:.0f} bytes)."
+)
 results = {"autoencoder": points_ae, "jpeg": points_jpeg}
 (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
@@ -214,8 +210,11 @@ jpeg_low = np.stack(
 )
 rows = (
     ("original", x_test[:8, ..., 0]),
-    (f"AE {largest} bytes", models[largest][1][:8, ..., 0]),
-    (f"JPEG q={low_q}", jpeg_low / 255),
+    (f"AE, {largest} bytes", models[largest][1][:8, ..., 0]),
+    (
+        f"JPEG q={low_q}, {points_jpeg[0]['bytes_without_headers']:.0f} bytes + headers",
+        jpeg_low / 255,
+    ),
 )
 fig, axes = plt.subplots(len(rows), 8, figsize=(8, 3.3))
 for r, (title, images) in enumerate(rows):
@@ -240,9 +239,12 @@ print(f"wrote {path} and {out / 'quantizer.npz'}")
 
 # ## Conclusion
 #
-# On the digits it was trained for, the autoencoder reaches a given PSNR
-# with far fewer bytes than JPEG at low rates: a 16-byte code beats any JPEG
-# that small, since JPEG cannot even go below about 95 bytes for a 28×28
-# image. JPEG wins as soon as quality matters: its error keeps falling as
-# bytes are added, while the autoencoder's stays near what its training
-# reached. And JPEG works on any image; the autoencoder only on digits.
+# On the digits it was trained for, the autoencoder wins at low rates: 32
+# bytes give about 19.6 dB, where JPEG needs about 90 bytes even without its
+# headers (and about 375 as a file), and 8 or 16 bytes give recognisable
+# digits at a rate JPEG cannot reach at all (its smallest output, q=1, is
+# 84 bytes). JPEG wins as soon as quality matters: its PSNR keeps rising with
+# the bytes, past 40 dB, while the autoencoder's levels off near 21 dB (6
+# epochs; training longer raises the plateau a little, not the trend).
+# Quantising the code to 8 bits costs no measurable PSNR here. And JPEG
+# works on any image; the autoencoder only on digits like its training set.
