@@ -104,7 +104,10 @@ class DenseTranspose(keras.layers.Layer):
             raise TypeError(
                 f"`source` must be a keras.layers.Dense layer. Received: source={source!r}"
             )
-        self._source = [source]  # a list keeps Keras from tracking it as a sublayer
+        # Keras tracks the source, so a decoder model alone lists the tied kernel
+        # among its weights (it needs it); the whole autoencoder holds that
+        # variable once, so its parameter count is half the untied model's.
+        self._source = [source]
         self.activation = keras.activations.get(activation)
 
     @property

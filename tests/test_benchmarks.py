@@ -31,6 +31,23 @@ def test_benchmark_script_smoke(tmp_path):
                 "serve_samples_per_s", "predict_samples_per_s", "peak_rss_mb"):  # fmt: skip
         assert row[key] > 0
     assert "| dense |" in table.read_text()
+    mixed = results["mixed_precision"][0]
+    assert mixed["float32"]["test_mse"] > 0 and mixed["mixed_bfloat16"]["test_mse"] > 0
+    assert mixed["speed_ratio"] > 0 and "Mixed precision" in table.read_text()
+    assert results["imports"]["imports_plotting"] is False
+
+
+def test_import_leaves_plotting_and_the_command_line_unloaded():
+    code = "import sys, keras_ae; print(sorted(m for m in sys.modules if m.startswith('keras_ae')))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = proc.stdout.strip()
+    assert "keras_ae.builders" in loaded
+    for lazy in ("keras_ae.plotting", "keras_ae.cli", "keras_ae.pretrained", "keras_ae.kinds"):
+        assert lazy not in loaded
 
 
 def test_streaming_source_yields_the_in_memory_batches(tmp_path, mnist):
