@@ -263,6 +263,37 @@ def stream_source(path: Path, batch_size: int):  # noqa: ANN201 - a Keras data s
     return keras_ae.datasets.from_array_file(path, batch_size=batch_size)
 
 
+SMALL_DENSE = ("dense", "sparse", "tied", "vae16", "stacked", "anomaly")
+
+
+def targets(results: dict) -> list[str]:
+    """The performance targets, each with its measured ratio and met / missed."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    rows = results["kinds"]
+    worst = min(rows, key=lambda r: r["speedup_vs_plain"])
+    out = [
+        f"every kind >= 1.0x plain Keras: lowest {worst['speedup_vs_plain']:.2f}x "
+        f"({worst['kind']}) - {verdict(worst['speedup_vs_plain'] >= 1.0)}"
+    ]
+    small = [r for r in rows if r["kind"] in SMALL_DENSE]
+    if small:
+        low = min(small, key=lambda r: r["speedup_vs_plain"])
+        out.append(
+            f"small dense kinds >= 2x: lowest {low['speedup_vs_plain']:.2f}x ({low['kind']}) - "
+            f"{verdict(low['speedup_vs_plain'] >= 2.0)}"
+        )
+    deep = results.get("deep_dense")
+    if deep:
+        share = deep["fraction_of_matmul_peak"]
+        out.append(
+            f"deep dense AE >= 70% of the matmul peak: {100 * share:.0f}% - {verdict(share >= 0.7)}"
+        )
+    return out
+
+
 def markdown(results: dict) -> str:
     lines = [
         "# Benchmarks",
@@ -285,6 +316,7 @@ def markdown(results: dict) -> str:
             f"{r['train_gflops']} | {100 * r['fraction_of_matmul_peak']:.1f}% | "
             f"{r['serve_samples_per_s']:,} | {r['predict_samples_per_s']:,} | {r['peak_rss_mb']} |"
         )
+    lines += ["", "## Targets", ""] + [f"- {t}" for t in targets(results)]
     mixed = results.get("mixed_precision")
     if mixed:
         lines += [

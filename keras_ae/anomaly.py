@@ -219,11 +219,11 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- the detector
 
 
-def default_model(input_shape: Sequence[int]) -> keras.Model:
+def default_model(input_shape: Sequence[int], latent_dim: int = 32) -> keras.Model:
     """The autoencoder :class:`AnomalyDetector` trains when given no model.
 
     :func:`~keras_ae.build_dense_autoencoder` with ``hidden_units=(256, 128)``,
-    ``latent_dim=32``, ReLU, a linear output and the squared error as loss
+    ``latent_dim`` (default 32), ReLU, a linear output and the squared error as loss
     (the builder's default for ``output_activation=None``): the loss is the
     ``"mse"`` score it is judged by, and any real-valued data fits, not only
     data in [0, 1]. It works for any ``input_shape``.
@@ -236,7 +236,7 @@ def default_model(input_shape: Sequence[int]) -> keras.Model:
     too well.
     """
     return build_dense_autoencoder(
-        input_shape, hidden_units=(256, 128), latent_dim=32, output_activation=None
+        input_shape, hidden_units=(256, 128), latent_dim=latent_dim, output_activation=None
     )
 
 

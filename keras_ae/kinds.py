@@ -120,7 +120,8 @@ class Kind:
 def train_stacked(
     kind: Kind, data: Data, epochs: int, batch_size: int, overrides: dict, **fit_kwargs: Any
 ) -> keras.Model:
-    """Greedy pretraining (``epochs`` per layer), the softmax alone, then fine-tuning."""
+    """Greedy pretraining (``2 * epochs`` per layer, as in tutorial 06: each
+    layer is cheap), the softmax alone, then fine-tuning (``epochs`` each)."""
     from keras_ae import stacked
 
     if data.y_train is None:
@@ -130,7 +131,7 @@ def train_stacked(
     fit_kwargs.pop("resume_dir", None)
     verbose = fit_kwargs.pop("verbose", 0)
     encoder = stacked.pretrain_stacked_autoencoder(
-        data.x_train, hidden_units=(200, 200), epochs=epochs, batch_size=batch_size, seed=0
+        data.x_train, hidden_units=(200, 200), epochs=2 * epochs, batch_size=batch_size, seed=0
     )
     num_classes = int(max(data.y_train.max(), 1)) + 1
     model = stacked.build_stacked_classifier(encoder, num_classes, freeze_encoder=True)
@@ -154,13 +155,10 @@ def train_detector(
 ) -> Any:
     """One-class training: the training samples of class ``NORMAL_DIGIT`` are normal
     (all of them when there are no labels)."""
-    from keras_ae.anomaly import AnomalyDetector
+    from keras_ae.anomaly import AnomalyDetector, default_model
 
     x = data.x_train if data.y_train is None else data.x_train[data.y_train == NORMAL_DIGIT]
-    model = builders.build_dense_autoencoder(
-        x.shape[1:], hidden_units=(256, 128), **{"latent_dim": 16, **overrides}
-    )
-    detector = AnomalyDetector(model)
+    detector = AnomalyDetector(default_model(x.shape[1:], **overrides))
     return detector.fit(
         x, epochs=epochs, batch_size=batch_size, verbose=fit_kwargs.get("verbose", 0)
     )
@@ -256,7 +254,7 @@ KINDS: dict[str, Kind] = {
             "stacked",
             "stacked sparse autoencoders 784-200-200 + softmax",
             builders.build_dense_autoencoder,
-            epochs=10,
+            epochs=20,
             demo_epochs=2,
             trainer=train_stacked,
             evaluate=classifier_metrics,
@@ -264,10 +262,11 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "anomaly",
-            f"anomaly detector (dense AE, code 16) trained on digit {NORMAL_DIGIT}",
+            f"anomaly detector (dense AE, code 32, MSE score) trained on digit {NORMAL_DIGIT}",
             builders.build_dense_autoencoder,
-            epochs=30,
+            epochs=100,
             demo_epochs=10,
+            batch_size=64,
             trainer=train_detector,
             evaluate=detector_metrics,
             tutorial="09_anomaly_detection.py",

@@ -161,9 +161,11 @@ print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
 
 # ## Conclusion
 #
-# The KL penalty holds the mean activation near ρ: most code values sit near
-# 0 and a few units respond strongly to each digit. Sigmoid code units cost
-# reconstruction accuracy by themselves (compare "no penalty" with "dense");
-# the penalty then adds little on top. The L1 variant keeps ReLU codes and
+# The KL penalty holds the mean activation near ρ (0.051 for ρ = 0.05 in our
+# run): most code values sit near 0 and a few units respond strongly to each
+# digit. Sigmoid code units cost reconstruction accuracy by themselves
+# (compare "no penalty" with "dense", 1.63x the dense MSE at 40 epochs); the
+# penalty does not add to that cost here (1.38x), since the builder's
+# Adam(3e-3) lets the saturating sigmoid units keep learning. The L1 variant keeps ReLU codes and
 # sets most of them to exactly zero. Tutorial 04 penalises the encoder's
 # Jacobian instead of its activations.

@@ -157,7 +157,10 @@ print(f"exported is_anomaly agrees with predict on {np.mean(exported_flags == fl
 # ## Conclusion
 #
 # A small dense autoencoder trained on a few hundred digits of one class
-# separates it from the nine others with a mean AUROC above PCA's. The
+# separates it from the nine others with a mean AUROC above PCA's. Over all
+# ten digits (`python benchmarks/one_class_mnist.py`, 100 epochs each) the
+# detector's mean AUROC is 0.9575 against PCA's 0.9537, higher for 8 of the
+# 10 digits, by the most for 8 (0.885 against 0.859). The
 # hardest normal classes are those whose digits resemble others (8, 2 and
 # 5); the worst-scored normal digits are oddly written ones, which is what
 # an anomaly detector should find. The threshold decides the trade-off
