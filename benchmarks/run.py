@@ -50,6 +50,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def anon_rss_mb() -> float | None:
+    """Anonymous resident memory now (Linux), in MB: the process's own memory,
+    without the file pages of a memory map, which the kernel can drop."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def matmul_ceiling(sizes: tuple[int, ...], repeats: int) -> float:
     """Best GFLOP/s of chains of float32 ``tf.matmul`` on square matrices."""
     import tensorflow as tf
@@ -181,8 +193,10 @@ def bench_kinds(x: np.ndarray, names: list[str], repeats: int, ceiling: float) -
     return rows
 
 
-def bench_deep_dense(x: np.ndarray, repeats: int, ceiling: float) -> dict:
-    """The 784-512-256-64 dense autoencoder against the matmul ceiling."""
+def bench_deep_dense(x: np.ndarray, repeats: int, sizes: tuple[int, ...]) -> dict:
+    """The 784-512-256-64 dense autoencoder against the matmul ceiling, both
+    measured here, one after the other, as a shared machine's speed drifts."""
+    ceiling = matmul_ceiling(sizes, repeats)
     model = keras_ae.build_dense_autoencoder(hidden_units=(512, 256), latent_dim=64)
     rate = train_rate(model, x, 256, repeats)
     gflops = training_flops(model) * rate / 1e9
@@ -190,6 +204,7 @@ def bench_deep_dense(x: np.ndarray, repeats: int, ceiling: float) -> dict:
         "model": "dense 784-512-256-64, batch 256",
         "train_samples_per_s": round(rate),
         "train_gflops": round(gflops, 1),
+        "matmul_gflops": round(ceiling, 1),
         "fraction_of_matmul_peak": round(gflops / ceiling, 3),
     }
 
@@ -236,6 +251,7 @@ def bench_scaling(sizes: list[int], repeats: int) -> list[dict]:
                 "seconds_per_epoch": round(seconds, 2),
                 "microseconds_per_sample": round(seconds / n * 1e6, 2),
                 "peak_rss_mb": round(peak_rss_mb()),
+                "anon_rss_mb": round(anon_rss_mb() or 0),
                 "streamed_from": "npy memmap",
             })  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
@@ -320,11 +336,19 @@ def targets(results: dict) -> list[str]:
         return "met" if ok else "**missed**"
 
     rows = results["kinds"]
-    worst = min(rows, key=lambda r: r["speedup_vs_plain"])
+    tuned = [r for r in rows if r["compile"] != {"jit_compile": False, "steps_per_execution": 1}]
+    same = [r for r in rows if r not in tuned]
+    worst = min(tuned or rows, key=lambda r: r["speedup_vs_plain"])
     out = [
         f"every kind >= 1.0x plain Keras: lowest {worst['speedup_vs_plain']:.2f}x "
-        f"({worst['kind']}) - {verdict(worst['speedup_vs_plain'] >= 1.0)}"
+        f"({worst['kind']}) among kinds with speed settings - "
+        f"{verdict(worst['speedup_vs_plain'] >= 1.0)}"
     ]
+    if same:
+        spread = ", ".join(f"{r['kind']} {r['speedup_vs_plain']:.2f}x" for r in same)
+        out.append(
+            f"kinds compiled exactly as plain Keras (ratios = the machine's noise): {spread}"
+        )
     small = [r for r in rows if r["kind"] in SMALL_DENSE]
     if small:
         low = min(small, key=lambda r: r["speedup_vs_plain"])
@@ -409,20 +433,25 @@ def markdown(results: dict) -> str:
         lines += [
             "",
             f"Deep dense AE ({deep['model']}): {deep['train_samples_per_s']:,} samples/s, "
-            f"{deep['train_gflops']} GFLOP/s = {share:.0f}% of the matmul ceiling.",
+            f"{deep['train_gflops']} GFLOP/s = {share:.0f}% of the matmul ceiling measured just "
+            f"before it ({deep['matmul_gflops']:.0f} GFLOP/s).",
         ]
     if results.get("scaling"):
         lines += [
             "",
             "## Scaling (dense AE, streamed from a .npy memmap)",
             "",
-            "| samples | s/epoch | µs/sample | peak RSS MB |",
-            "|---|---|---|---|",
+            "Peak RSS counts the memory map's file pages, which the kernel can drop; "
+            "anonymous RSS (the process's own memory, after the epoch) does not.",
+            "",
+            "| samples | s/epoch | µs/sample | peak RSS MB | anonymous RSS MB |",
+            "|---|---|---|---|---|",
         ]
         for r in results["scaling"]:
             lines.append(
                 f"| {r['samples']:,} | {r['seconds_per_epoch']} | "
-                f"{r['microseconds_per_sample']} | {r['peak_rss_mb']} |"
+                f"{r['microseconds_per_sample']} | {r['peak_rss_mb']} | "
+                f"{r.get('anon_rss_mb', '')} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -459,7 +488,9 @@ def main() -> None:
         "flags": flags,
         "matmul_gflops": round(ceiling, 1),
         "kinds": bench_kinds(x, kinds, repeats, ceiling),
-        "deep_dense": None if args.smoke else bench_deep_dense(x, repeats, ceiling),
+        "deep_dense": None
+        if args.smoke
+        else bench_deep_dense(x, repeats, sizes=(1024, 2048) if args.quick else (1024, 2048, 4096)),
         "shallow_dense": None if args.smoke else bench_shallow_dense(x, repeats),
         "mixed_precision": bench_mixed_precision(
             (x, x_test[:512] if args.smoke else x_test),
