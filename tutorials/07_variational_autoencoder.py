@@ -210,7 +210,9 @@ print(f"\ndone in {time.time() - started:.0f} s")
 # A VAE trains with plain `fit`, reports each term of its loss, and needs
 # no custom training loop; β is a variable, so annealing is a callback. The
 # 2-D model draws a readable map of the digits; 16 latent dimensions lower
-# the −ELBO by tens of nats. The importance-weighted bound with k = 100 sits
-# several nats below the −ELBO: part of the −ELBO is the gap between q(z|x)
-# and the true posterior, not the model's fault. Tutorial 08 compares VAE
-# samples with those of a denoising autoencoder's Markov chain.
+# the −ELBO by tens of nats (our run, test set: 158.7 nats for latent 2,
+# 116.0 dense and 108.5 conv for latent 16). The importance-weighted bound
+# with k = 100 sits several nats below the −ELBO (109.5 dense, 102.0 conv):
+# part of the −ELBO is the gap between q(z|x) and the true posterior, not the
+# model's fault. Tutorial 08 compares VAE samples with those of a denoising
+# autoencoder's Markov chain.
