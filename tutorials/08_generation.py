@@ -1,7 +1,7 @@
 """
 Title: Generating digits: VAE samples beside a denoising autoencoder's Markov chain
 Description: Sample a VAE from its prior and run a denoising autoencoder's generative chain.
-Runtime: about 1 minute on 2 CPU cores with the defaults.
+Runtime: about 2 minutes on 2 CPU cores with the defaults.
 
 ## Introduction
 
