@@ -236,7 +236,7 @@ KINDS: dict[str, Kind] = {
             builders.build_vae,
             options={"architecture": "conv", "latent_dim": 2, "seed": 0},
             epochs=30,
-            demo_epochs=3,
+            demo_epochs=8,
             evaluate=vae_metrics,
             tutorial="07_variational_autoencoder.py",
         ),
