@@ -156,9 +156,8 @@ def inference_rates(model: keras.Model, x: np.ndarray, repeats: int) -> tuple[fl
     return rates[0], rates[1]
 
 
-def plain_copy(kind_name: str, input_shape: tuple[int, ...]) -> keras.Model:
-    """The same architecture, compiled the way a user would by hand."""
-    model = KINDS[kind_name].make(input_shape)
+def plain_compiled(model: keras.Model) -> keras.Model:
+    """``model`` (a fresh copy of the architecture) compiled the way a user would by hand."""
     model.compile("adam", loss=model.loss)
     return model
 
@@ -169,7 +168,7 @@ def bench_kinds(x: np.ndarray, names: list[str], repeats: int, ceiling: float) -
         kind = KINDS[name]
         keras.utils.set_random_seed(0)
         fast = kind.make(x.shape[1:])
-        plain = plain_copy(name, x.shape[1:])
+        plain = plain_compiled(kind.make(x.shape[1:]))
         batch = kind.batch_size
         fast_rate, plain_rate, speedup = paired_rates((fast, plain), x, batch, repeats)
         flops = training_flops(fast)
@@ -213,8 +212,7 @@ def bench_shallow_dense(x: np.ndarray, repeats: int) -> dict:
     """The 784-32-784 dense autoencoder at batch 256, keras_ae against plain Keras:
     the smallest model, where Keras's per-step overhead weighs most."""
     fast = keras_ae.build_dense_autoencoder(hidden_units=(), latent_dim=32)
-    plain = keras_ae.build_dense_autoencoder(hidden_units=(), latent_dim=32)
-    plain.compile("adam", loss=plain.loss)
+    plain = plain_compiled(keras_ae.build_dense_autoencoder(hidden_units=(), latent_dim=32))
     fast_rate, plain_rate, ratio = paired_rates((fast, plain), x, 256, repeats)
     return {
         "model": "dense 784-32-784, batch 256",

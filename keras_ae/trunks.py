@@ -121,8 +121,9 @@ def conv_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = Non
     convolution (same receptive field and parameter count), which trains
     faster on a CPU than a convolution with so few output channels."""
     shape, filters = spec["input_shape"], spec["filters"]
-    _, conv_t, _, crop = _CONV[len(shape) - 1]
-    conv = conv_t if spec.get("transposed_output") else _CONV[len(shape) - 1][0]
+    conv, conv_t, _, crop = _CONV[len(shape) - 1]
+    if spec.get("transposed_output"):
+        conv = conv_t
     pads = conv_padding(shape, len(filters))
     factor = 2 ** len(filters)
     reduced = [(size + sum(p)) // factor for size, p in zip(shape[:-1], pads, strict=True)]
