@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
+import pytest
 
 import keras_ae
 from keras_ae.metrics import pca_mse, reconstruction_mse
@@ -20,3 +22,66 @@ def test_default_dense_autoencoder_learns_in_three_epochs(mnist):
     assert trained < 0.5 * untrained
     # PCA with 32 components is the linear reference; a short run gets near it
     assert trained < 2.0 * pca_mse(x_train, x_test, 32)
+
+
+def _trained_pair(x, **fit_kwargs):
+    """Two identical dense AEs: one trained through keras_ae's ``fit``, one through
+    Keras's own ``fit``, on the same data, without shuffling."""
+    models = []
+    for fit in (keras_ae.models.Autoencoder.fit, keras.Model.fit):
+        keras.utils.set_random_seed(3)
+        model = keras_ae.build_dense_autoencoder(hidden_units=(64,), latent_dim=8)
+        fit(model, x, x, batch_size=64, epochs=2, shuffle=False, verbose=0, **fit_kwargs)
+        models.append(model)
+    return models
+
+
+def test_one_pass_fit_matches_keras_fit_batch_for_batch(mnist):
+    """fit(x, x) reads each batch once; with shuffle=False it sees the batches Keras's
+    own fit sees, so the weights agree to float32 round-off."""
+    x = mnist[0][0][:1000]  # 1000 = 15 full batches of 64 and a partial one
+    ours, stock = _trained_pair(x)
+    for a, b in zip(ours.get_weights(), stock.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # and training happened: the weights moved from the seed's initial values
+    keras.utils.set_random_seed(3)
+    fresh = keras_ae.build_dense_autoencoder(hidden_units=(64,), latent_dim=8)
+    pairs = zip(ours.get_weights(), fresh.get_weights(), strict=True)
+    moved = max(np.abs(a - b).max() for a, b in pairs)
+    assert moved > 1e-3
+
+
+def test_fit_without_targets_and_validation_split_follow_keras(mnist):
+    """fit(x) trains on x as its own target; validation_split holds out the last samples,
+    exactly as Keras does, so the final val_loss is the loss on those samples."""
+    x = mnist[0][0][:1200]
+    keras.utils.set_random_seed(4)
+    model = keras_ae.build_dense_autoencoder()
+    history = model.fit(x, epochs=2, batch_size=128, validation_split=0.25, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    held_out = x[900:]  # floor(1200 * 0.75) = 900, Keras's split point
+    val_loss = history.history["val_loss"][-1]
+    assert abs(val_loss - model.evaluate(held_out, held_out, verbose=0)) < 1e-5
+    assert abs(model.evaluate(held_out, verbose=0) - val_loss) < 1e-5  # evaluate(x) too
+
+
+def test_fit_with_other_targets_learns_those_targets(mnist):
+    """Targets that are not the inputs go through Keras's path and are learned."""
+    x = mnist[0][0][:1024]
+    flipped = 1.0 - x
+    keras.utils.set_random_seed(5)
+    model = keras_ae.build_dense_autoencoder()
+    model.fit(x, flipped, epochs=3, batch_size=64, verbose=0)
+    to_flipped = model.evaluate(x, flipped, verbose=0)
+    to_inputs = model.evaluate(x, x, verbose=0)
+    print(f"BCE to the flipped targets {to_flipped:.3f}, to the inputs {to_inputs:.3f}")
+    assert to_flipped < 0.5 * to_inputs
+
+
+@pytest.mark.parametrize(
+    ("split", "error"), [(1.0, ValueError), (-0.1, ValueError), ("0.2", TypeError)]
+)
+def test_bad_validation_split_names_the_argument(mnist, split, error):
+    model = keras_ae.build_dense_autoencoder(hidden_units=(), latent_dim=4)
+    with pytest.raises(error, match=r"validation_split.*Received: validation_split="):
+        model.fit(mnist[1][0][:100], epochs=1, validation_split=split, verbose=0)
