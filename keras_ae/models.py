@@ -117,7 +117,7 @@ class Autoencoder(keras.Model):
         of at most :data:`keras_ae.datasets.ONE_PASS_MAX_BYTES`, each batch is
         read once and serves as input and target
         (:func:`keras_ae.datasets.input_only_dataset`), which trains small
-        dense models about 15% faster on a CPU. ``batch_size``, ``shuffle``,
+        dense models 10%–35% faster on a CPU. ``batch_size``, ``shuffle``,
         ``validation_split`` and ``validation_data`` keep their Keras meaning;
         other cases (``sample_weight``, ``class_weight``, ``steps_per_epoch``,
         ``shuffle="batch"``, other targets, datasets) go to Keras unchanged.
