@@ -30,12 +30,13 @@ from keras import ops
 
 from keras_ae import layers as ae_layers
 from keras_ae import losses, trunks
+from keras_ae.training import FusedSteps
 
 register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class Autoencoder(keras.Model):
+class Autoencoder(FusedSteps, keras.Model):
     """A deterministic autoencoder: ``decoder(encoder(x))``.
 
     ``model.encoder`` and ``model.decoder`` (also ``model.get_layer("encoder")``

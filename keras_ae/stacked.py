@@ -34,6 +34,7 @@ from keras_ae.builders import (
     build_denoising_autoencoder,
     build_sparse_autoencoder,
 )
+from keras_ae.training import FusedSteps
 
 #: ``kind`` -> the builder of one layer of the stack.
 LAYER_BUILDERS = {"sparse": build_sparse_autoencoder, "denoising": build_denoising_autoencoder}
@@ -150,7 +151,7 @@ register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class StackedClassifier(keras.Model):
+class StackedClassifier(FusedSteps, keras.Model):
     """``softmax(W · encoder(x) + b)``: a classifier on a (pretrained) encoder.
 
     ``model.encoder`` is the encoder passed in (shared, not copied);

@@ -198,3 +198,126 @@ def make_strategy(name: str = "default", cpu_replicas: int | None = None) -> Any
             ) from err
         devices = [f"/cpu:{i}" for i in range(cpu_replicas)]
     return tf.distribute.MirroredStrategy(devices)
+
+
+def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
+    """A ``train_function`` for ``model`` that runs each ``steps_per_execution``
+    block of training steps as one XLA computation; ``keras_function`` (Keras's
+    own) where that does not apply.
+
+    Keras's TensorFlow trainer compiles one training step with XLA and calls
+    it ``steps_per_execution`` times from a TensorFlow loop; each call reads
+    and writes every weight and optimizer slot once more. Here the block's
+    batches are stacked and one XLA ``while`` loop runs ``model.train_step``
+    on each in turn, in the same order, with the same results. Its leading
+    batches of the first batch's shape run that way; the rest of a block (a
+    smaller last batch of an epoch, or batches of other shapes) run one step
+    at a time, as in Keras. It applies with the TensorFlow backend when
+    the model is compiled with ``jit_compile=True`` and
+    ``steps_per_execution > 1``, outside any ``tf.distribute`` strategy.
+
+    This is the one place keras_ae reaches into Keras's TensorFlow training
+    loop (Keras has no backend-neutral hook for it); the returned function
+    has the contract of Keras's own ``train_function``: it takes a
+    ``tf.data`` iterator, returns the last step's logs and raises
+    ``StopIteration`` when the iterator is exhausted. Its ``fused_steps``
+    attribute counts the steps that ran inside XLA blocks.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return keras_function
+    import tensorflow as tf
+
+    steps = int(model.steps_per_execution or 1)
+    if (
+        steps < 2
+        or model.jit_compile is not True
+        or model.run_eagerly
+        or tf.distribute.has_strategy()
+    ):
+        return keras_function
+    one_step = tf.function(model.train_step, jit_compile=True, reduce_retracing=True)
+
+    def batch(stacked: Any, i: Any) -> Any:
+        return tf.nest.map_structure(lambda t: t[i], stacked)
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def leading_steps(stacked: Any, count: Any) -> Any:
+        """``train_step`` on the first ``count`` (>= 1) batches of ``stacked``."""
+        logs = model.train_step(batch(stacked, 0))
+
+        def body(i: Any, logs: Any) -> tuple[Any, Any]:
+            return i + 1, model.train_step(batch(stacked, i))
+
+        return tf.while_loop(lambda i, _: i < count, body, (tf.constant(1), logs))[1]
+
+    def shape_of(value: Any) -> Any:
+        return tf.concat([tf.shape(t) for t in tf.nest.flatten(value)], 0)
+
+    def like_first(optional: Any, first: Any) -> tuple[Any, Any]:
+        """(True, the batch) if ``optional`` holds a batch shaped as ``first``,
+        else (False, zeros shaped as ``first``)."""
+
+        def present() -> tuple[Any, Any]:
+            value = optional.get_value()
+            same = tf.reduce_all(tf.equal(shape_of(value), shape_of(first)))
+            return tf.cond(
+                same,
+                lambda: (tf.constant(True), value),
+                lambda: (tf.constant(False), tf.nest.map_structure(tf.zeros_like, first)),
+            )
+
+        return tf.cond(
+            optional.has_value(),
+            present,
+            lambda: (tf.constant(False), tf.nest.map_structure(tf.zeros_like, first)),
+        )
+
+    def run_block(optionals: list) -> Any:
+        first = optionals[0].get_value()
+        pairs = [like_first(optional, first) for optional in optionals[1:]]
+        whole = tf.stack([tf.constant(True)] + [ok for ok, _ in pairs])
+        count = tf.reduce_sum(tf.math.cumprod(tf.cast(whole, tf.int32)))
+        stacked = tf.nest.map_structure(lambda *t: tf.stack(t), first, *[v for _, v in pairs])
+        logs = leading_steps(stacked, count)
+        for i, optional in enumerate(optionals[1:], start=1):  # the rest, one by one
+            logs = tf.cond(
+                tf.logical_and(i >= count, optional.has_value()),
+                lambda optional=optional: one_step(optional.get_value()),
+                lambda logs=logs: logs,
+            )
+        return logs, count
+
+    @tf.function(reduce_retracing=True)
+    def block(iterator: Any) -> tuple[Any, Any]:
+        optionals = [iterator.get_next_as_optional() for _ in range(steps)]
+        ran = optionals[0].has_value()
+        return ran, *tf.cond(
+            ran, lambda: run_block(optionals), lambda: (model.get_metrics_result(), 0)
+        )
+
+    def function(iterator: Any) -> Any:
+        if not isinstance(iterator, tf.data.Iterator):
+            return keras_function(iterator)
+        ran, logs, fused = block(iterator)
+        if not bool(ran):
+            raise StopIteration
+        function.fused_steps += int(fused)
+        return logs
+
+    function.fused_steps = 0  # steps run inside whole XLA blocks, for tests and profiling
+    return function
+
+
+class FusedSteps:
+    """Mixin for a ``keras.Model`` subclass: ``fit`` uses
+    :func:`fused_train_function` (each ``steps_per_execution`` block of
+    training steps as one XLA computation) where it applies, and Keras's own
+    train function elsewhere."""
+
+    def make_train_function(self, force: bool = False) -> Any:
+        """Keras's ``make_train_function``, with the fused blocks where they apply."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=True)
+        self.train_function = fused_train_function(self, self.train_function)
+        return self.train_function

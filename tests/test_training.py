@@ -85,3 +85,59 @@ def test_bad_validation_split_names_the_argument(mnist, split, error):
     model = keras_ae.build_dense_autoencoder(hidden_units=(), latent_dim=4)
     with pytest.raises(error, match=r"validation_split.*Received: validation_split="):
         model.fit(mnist[1][0][:100], epochs=1, validation_split=split, verbose=0)
+
+
+def _keras_steps(model):
+    """``model`` trained by Keras's own train function (one XLA call per step)."""
+    model.make_train_function = lambda force=False: keras.Model.make_train_function(model, force)
+    return model
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: keras_ae.build_dense_autoencoder(hidden_units=(64,), latent_dim=8),
+        lambda: keras_ae.build_sparse_autoencoder(hidden_units=(), latent_dim=32),
+        lambda: keras_ae.build_vae(hidden_units=(64,), latent_dim=4, seed=2),
+    ],
+    ids=["dense", "sparse", "vae"],
+)
+def test_fused_blocks_train_step_for_step_as_keras(mnist, build):
+    """Whole blocks of steps_per_execution steps run as one XLA loop; the weights,
+    losses and sampled noise come out as Keras's step-by-step training gives them."""
+    x = mnist[0][0][:2500]  # 39 full batches of 64 and one of 4: a whole block, then a part
+    runs = []
+    for fused in (True, False):
+        keras.utils.set_random_seed(7)
+        model = build() if fused else _keras_steps(build())
+        history = model.fit(x, epochs=2, batch_size=64, shuffle=False, verbose=0)
+        runs.append((model, history.history))
+    (ours, ours_logs), (stock, stock_logs) = runs
+    assert ours.steps_per_execution == 32 and ours.jit_compile is True
+    assert ours.train_function.fused_steps == 2 * (2500 // 64)  # every full batch
+    assert not hasattr(stock.train_function, "fused_steps")
+    assert int(ours.optimizer.iterations.numpy()) == int(stock.optimizer.iterations.numpy()) == 80
+    for key, values in stock_logs.items():
+        np.testing.assert_allclose(ours_logs[key], values, rtol=1e-5)
+    assert ours_logs["loss"][1] < ours_logs["loss"][0]
+    for a, b in zip(ours.get_weights(), stock.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_fused_blocks_take_datasets_of_unknown_length_and_yield_to_a_users_compile(mnist):
+    """A tf.data dataset of unknown length trains as in Keras (the epoch ends when it
+    runs out); a model compiled by the user without XLA trains with Keras's own loop."""
+    import tensorflow as tf
+
+    x = mnist[0][0][:3000]
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(50).filter(lambda _: True)
+    keras.utils.set_random_seed(8)
+    model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=8)
+    history = model.fit(dataset.map(lambda t: (t, t)), epochs=2, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 120  # 60 batches an epoch
+    assert model.train_function.fused_steps == 120
+    assert history.history["loss"][1] < history.history["loss"][0]
+    model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=False)
+    model.fit(x, epochs=1, batch_size=100, verbose=0)
+    assert not hasattr(model.train_function, "fused_steps")
+    assert int(model.optimizer.iterations.numpy()) == 30
