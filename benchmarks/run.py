@@ -101,13 +101,16 @@ class _EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def train_rate(model: keras.Model, x: Any, batch_size: int, repeats: int) -> float:
-    """Median training samples/s over ``repeats`` epochs of one ``fit``, after one
-    warm-up epoch (tracing and compilation): what a user's training run sees,
-    without ``fit``'s fixed start-up cost, which is the same for every model."""
-    timer = _EpochTimer()
-    model.fit(x, x, epochs=1 + repeats, batch_size=batch_size, verbose=0, callbacks=[timer])
-    return len(x) / statistics.median(timer.seconds[1:])
+def warm_up(model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> None:
+    """Train ``model`` until tracing, compilation and keras_ae's switch to fused
+    training blocks (after ``keras_ae.training.FUSE_AFTER_STEPS`` steps) are
+    behind it, so that timed epochs see its steady speed."""
+    threshold = keras_ae.training.FUSE_AFTER_STEPS
+    model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
+    if hasattr(model.train_function, "keras_steps"):
+        while model.train_function.keras_steps < threshold:
+            model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
+        model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)  # compiles the fused blocks
 
 
 def paired_rates(
@@ -125,11 +128,13 @@ def paired_rates(
     The targets are ``y``, or ``x`` itself (an autoencoder's).
     """
     y = x if y is None else y
+    for model in models:
+        warm_up(model, x, y, batch_size=batch_size)
     timers = [_EpochTimer(), _EpochTimer()]
-    for _ in range(1 + repeats):
+    for _ in range(repeats):
         for model, timer in zip(models, timers, strict=True):
             model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, callbacks=[timer])
-    first, second = (t.seconds[1:] for t in timers)
+    first, second = (t.seconds for t in timers)
     ratio = statistics.median(b / a for a, b in zip(first, second, strict=True))
     return len(x) / statistics.median(first), len(x) / statistics.median(second), ratio
 
@@ -315,7 +320,7 @@ def bench_deep_dense(x: np.ndarray, repeats: int, sizes: tuple[int, ...]) -> dic
         )
         flops = training_flops(model)
         timer = _EpochTimer()
-        model.fit(x, epochs=1, batch_size=batch, verbose=0)  # tracing and compilation
+        warm_up(model, x, batch_size=batch)
         ceilings, fractions = [], []
         for _ in range(repeats):
             ceilings.append(matmul_ceiling(sizes, 1))
@@ -373,7 +378,7 @@ def bench_scaling(sizes: list[int], repeats: int) -> list[dict]:
             del data
             model = keras_ae.build_dense_autoencoder()
             source = stream_source(path, 256)
-            model.fit(source, epochs=1, steps_per_epoch=min(20, n // 256), verbose=0)
+            warm_up(model, source, steps_per_epoch=min(64, n // 256))
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
@@ -628,6 +633,7 @@ def main() -> None:
     (x_train, y_train), (x_test, _) = keras_ae.datasets.load_mnist(source="embedded")
     if args.smoke:
         x, repeats, sizes, kinds = x_train[:512], 1, [2048], ["dense", "stacked"]
+        keras_ae.training.FUSE_AFTER_STEPS = 0  # the fused blocks from the first step
         ceiling = matmul_ceiling((256,), 1)
     elif args.quick:
         x, repeats, sizes, kinds = x_train[:4096], 2, [10_000, 100_000], list(KINDS)

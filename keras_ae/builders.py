@@ -14,7 +14,9 @@ Compile defaults (``model.compile(...)`` afterwards overrides all of them):
   squared error for a linear output (``output_activation=None``); VAEs use
   the per-image negative log-likelihood of their ``likelihood``;
 - speed: dense trunks compile with XLA (``jit_compile=True``) and
-  ``steps_per_execution=32``, about twice as fast on a CPU; conv trunks use
+  ``steps_per_execution=32``, and ``fit`` runs each block of 32 steps as
+  one XLA computation (:func:`keras_ae.training.fused_train_function`):
+  about twice as fast as plain Keras on a CPU; conv trunks use
   Keras's defaults, because XLA slows convolutions down on a CPU. LSTM
   trunks use the defaults too: XLA runs their steps faster, but compiling
   the recurrent loop costs more than it saves in runs of tens of epochs

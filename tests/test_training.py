@@ -102,9 +102,11 @@ def _keras_steps(model):
     ],
     ids=["dense", "sparse", "vae"],
 )
-def test_fused_blocks_train_step_for_step_as_keras(mnist, build):
+def test_fused_blocks_train_step_for_step_as_keras(mnist, build, monkeypatch):
     """Whole blocks of steps_per_execution steps run as one XLA loop; the weights,
-    losses and sampled noise come out as Keras's step-by-step training gives them."""
+    losses and sampled noise come out as Keras's step-by-step training gives them,
+    including across the switch from Keras's loop to the fused blocks."""
+    monkeypatch.setattr(keras_ae.training, "FUSE_AFTER_STEPS", 32)  # one block by Keras
     x = mnist[0][0][:2500]  # 39 full batches of 64 and one of 4: a whole block, then a part
     runs = []
     for fused in (True, False):
@@ -114,7 +116,8 @@ def test_fused_blocks_train_step_for_step_as_keras(mnist, build):
         runs.append((model, history.history))
     (ours, ours_logs), (stock, stock_logs) = runs
     assert ours.steps_per_execution == 32 and ours.jit_compile is True
-    assert ours.train_function.fused_steps == 2 * (2500 // 64)  # every full batch
+    # the first block through Keras, then every full batch fused: 7 + (32 + 7)
+    assert ours.train_function.fused_steps == 46
     assert not hasattr(stock.train_function, "fused_steps")
     assert int(ours.optimizer.iterations.numpy()) == int(stock.optimizer.iterations.numpy()) == 80
     for key, values in stock_logs.items():
@@ -124,20 +127,39 @@ def test_fused_blocks_train_step_for_step_as_keras(mnist, build):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_fused_blocks_take_datasets_of_unknown_length_and_yield_to_a_users_compile(mnist):
+def test_fused_blocks_take_datasets_of_unknown_length_and_yield_to_a_users_compile(
+    mnist, monkeypatch
+):
     """A tf.data dataset of unknown length trains as in Keras (the epoch ends when it
     runs out); a model compiled by the user without XLA trains with Keras's own loop."""
     import tensorflow as tf
 
+    monkeypatch.setattr(keras_ae.training, "FUSE_AFTER_STEPS", 0)
     x = mnist[0][0][:3000]
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(50).filter(lambda _: True)
     keras.utils.set_random_seed(8)
     model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=8)
     history = model.fit(dataset.map(lambda t: (t, t)), epochs=2, verbose=0)
     assert int(model.optimizer.iterations.numpy()) == 120  # 60 batches an epoch
-    assert model.train_function.fused_steps == 120
+    assert model.train_function.fused_steps == 120 - 32  # Keras's loop runs the first block
     assert history.history["loss"][1] < history.history["loss"][0]
     model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=False)
     model.fit(x, epochs=1, batch_size=100, verbose=0)
     assert not hasattr(model.train_function, "fused_steps")
     assert int(model.optimizer.iterations.numpy()) == 30
+
+
+def test_short_runs_keep_keras_loop_until_the_fused_blocks_pay_off(mnist):
+    """Below FUSE_AFTER_STEPS steps a model trains through Keras's own loop (no extra
+    compilation); the fused blocks take over once a run has passed it."""
+    x = mnist[0][0][:4096]
+    keras.utils.set_random_seed(9)
+    model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=8)
+    model.fit(x, epochs=2, batch_size=128, verbose=0)  # 64 steps
+    assert model.train_function.fused_steps == 0
+    assert keras_ae.training.FUSE_AFTER_STEPS >= 1024
+    epochs = (keras_ae.training.FUSE_AFTER_STEPS - 64) // 32
+    model.fit(x[:1024], epochs=epochs, batch_size=32, verbose=0)  # 32 steps an epoch
+    assert model.train_function.keras_steps == keras_ae.training.FUSE_AFTER_STEPS
+    model.fit(x, epochs=1, batch_size=128, verbose=0)
+    assert model.train_function.fused_steps == 32
