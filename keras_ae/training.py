@@ -217,17 +217,19 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     Keras's TensorFlow trainer compiles one training step with XLA and calls
     it ``steps_per_execution`` times from a TensorFlow loop, paying the cost
     of launching an XLA computation (every weight and optimizer slot passed
-    in and out) at every step. Here the block's
-    batches are stacked and one XLA ``while`` loop runs ``model.train_step``
-    on each in turn, in the same order, with the same results. Its leading
-    batches of the first batch's shape run that way; the rest of a block (a
-    smaller last batch of an epoch, or batches of other shapes) run one step
-    at a time, as in Keras. The first :data:`FUSE_AFTER_STEPS` steps (at
-    least one block) of a model's training go through ``keras_function``, so that only runs long
-    enough to repay the extra compilation use the blocks; the results are the
-    same either way. It applies with the TensorFlow backend when
-    the model is compiled with ``jit_compile=True`` and
-    ``steps_per_execution > 1``, outside any ``tf.distribute`` strategy.
+    in and out) at every step. Here the block's batches are stacked and one
+    XLA ``while`` loop runs ``model.train_step`` on each in turn, in the same
+    order, with the same results. The block's leading batches of the first
+    batch's shape run that way; the rest (a smaller last batch of an epoch,
+    or batches of other shapes) run one step at a time, as in Keras.
+
+    The first :data:`FUSE_AFTER_STEPS` steps of a model's training (at least
+    one block, which also builds the compiled metrics) go through
+    ``keras_function``, so that only runs long enough to repay the extra
+    compilation use the blocks; the results are the same either way. The
+    blocks apply with the TensorFlow backend when the model is compiled with
+    ``jit_compile=True`` and ``steps_per_execution > 1``, outside any
+    ``tf.distribute`` strategy.
 
     This is the one place keras_ae reaches into Keras's TensorFlow training
     loop (Keras has no backend-neutral hook for it); the returned function
