@@ -122,7 +122,7 @@ def paired_rates(
 ) -> tuple[float, float, float]:
     """Training samples/s of two models, and the ratio of the first to the second.
 
-    The two train in alternating epochs after one warm-up epoch each, so a
+    The two train in alternating epochs after each is warmed up (:func:`warm_up`), so a
     shared machine's changing load hits both alike; the ratio is the median
     of the per-round ratios, the rates the medians of each model's epochs.
     The targets are ``y``, or ``x`` itself (an autoencoder's).

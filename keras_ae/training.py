@@ -273,20 +273,15 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
         """(True, the batch) if ``optional`` holds a batch shaped as ``first``,
         else (False, zeros shaped as ``first``)."""
 
+        def absent() -> tuple[Any, Any]:
+            return tf.constant(False), tf.nest.map_structure(tf.zeros_like, first)
+
         def present() -> tuple[Any, Any]:
             value = optional.get_value()
             same = tf.reduce_all(tf.equal(shape_of(value), shape_of(first)))
-            return tf.cond(
-                same,
-                lambda: (tf.constant(True), value),
-                lambda: (tf.constant(False), tf.nest.map_structure(tf.zeros_like, first)),
-            )
+            return tf.cond(same, lambda: (tf.constant(True), value), absent)
 
-        return tf.cond(
-            optional.has_value(),
-            present,
-            lambda: (tf.constant(False), tf.nest.map_structure(tf.zeros_like, first)),
-        )
+        return tf.cond(optional.has_value(), present, absent)
 
     def run_block(optionals: list) -> Any:
         first = optionals[0].get_value()
