@@ -221,7 +221,10 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     XLA ``while`` loop runs ``model.train_step`` on each in turn, in the same
     order, with the same results. The block's leading batches of the first
     batch's shape run that way; the rest (a smaller last batch of an epoch,
-    or batches of other shapes) run one step at a time, as in Keras.
+    or batches of other shapes) run one step at a time, as in Keras. The
+    batches are read in a graph loop and only those read are stacked, so a
+    block cut short by the end of an epoch is not padded, and the block's
+    graph does not grow with ``steps_per_execution``.
 
     The first :data:`FUSE_AFTER_STEPS` steps of a model's training (at least
     one block, which also builds the compiled metrics) go through
@@ -252,16 +255,14 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
         return keras_function
     one_step = tf.function(model.train_step, jit_compile=True, reduce_retracing=True)
 
-    def batch(stacked: Any, i: Any) -> Any:
-        return tf.nest.map_structure(lambda t: t[i], stacked)
-
     @tf.function(jit_compile=True, reduce_retracing=True)
-    def leading_steps(stacked: Any, count: Any) -> Any:
-        """``train_step`` on the first ``count`` batches of ``stacked``; the logs
-        start as the metrics' current results, which have the logs' structure."""
+    def leading_steps(stacked: Any) -> Any:
+        """``train_step`` on each batch of ``stacked`` in turn; the logs start as
+        the metrics' current results, which have the logs' structure."""
+        count = tf.shape(tf.nest.flatten(stacked)[0])[0]
 
         def body(i: Any, logs: Any) -> tuple[Any, Any]:
-            return i + 1, model.train_step(batch(stacked, i))
+            return i + 1, model.train_step(tf.nest.map_structure(lambda t: t[i], stacked))
 
         start = (tf.constant(0), model.get_metrics_result())
         return tf.while_loop(lambda i, _: i < count, body, start)[1]
@@ -269,41 +270,56 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     def shape_of(value: Any) -> Any:
         return tf.concat([tf.shape(t) for t in tf.nest.flatten(value)], 0)
 
-    def like_first(optional: Any, first: Any) -> tuple[Any, Any]:
-        """(True, the batch) if ``optional`` holds a batch shaped as ``first``,
-        else (False, zeros shaped as ``first``)."""
+    def run_block(iterator: Any, first: Any) -> tuple[Any, Any]:
+        """Stack ``first`` and the batches after it that have its shape, up to
+        ``steps`` batches, and run them fused; then run the batch that ended the
+        stack and the rest of the block one step at a time, as Keras does."""
+        empty = tf.experimental.Optional.empty(iterator.element_spec)
 
-        def absent() -> tuple[Any, Any]:
-            return tf.constant(False), tf.nest.map_structure(tf.zeros_like, first)
+        def next_batch(taken: Any) -> Any:
+            """The next batch, if the block has taken fewer than ``steps``."""
+            return tf.cond(taken < steps, iterator.get_next_as_optional, lambda: empty)
 
-        def present() -> tuple[Any, Any]:
-            value = optional.get_value()
-            same = tf.reduce_all(tf.equal(shape_of(value), shape_of(first)))
-            return tf.cond(same, lambda: (tf.constant(True), value), absent)
-
-        return tf.cond(optional.has_value(), present, absent)
-
-    def run_block(optionals: list) -> Any:
-        first = optionals[0].get_value()
-        pairs = [like_first(optional, first) for optional in optionals[1:]]
-        whole = tf.stack([tf.constant(True)] + [ok for ok, _ in pairs])
-        count = tf.reduce_sum(tf.math.cumprod(tf.cast(whole, tf.int32)))
-        stacked = tf.nest.map_structure(lambda *t: tf.stack(t), first, *[v for _, v in pairs])
-        logs = leading_steps(stacked, count)
-        for i, optional in enumerate(optionals[1:], start=1):  # the rest, one by one
-            logs = tf.cond(
-                tf.logical_and(i >= count, optional.has_value()),
-                lambda optional=optional: one_step(optional.get_value()),
-                lambda logs=logs: logs,
+        def shaped_like_first(count: Any, arrays: list, optional: Any) -> Any:
+            return tf.cond(
+                optional.has_value(),
+                lambda: tf.reduce_all(tf.equal(shape_of(optional.get_value()), shape_of(first))),
+                lambda: tf.constant(False),
             )
+
+        def stack(count: Any, arrays: list, optional: Any) -> tuple[Any, list, Any]:
+            values = tf.nest.flatten(optional.get_value())
+            arrays = [a.write(count, t) for a, t in zip(arrays, values, strict=True)]
+            return count + 1, arrays, next_batch(count + 1)
+
+        arrays = [
+            tf.TensorArray(t.dtype, size=0, dynamic_size=True, element_shape=t.shape).write(0, t)
+            for t in tf.nest.flatten(first)
+        ]
+        one = tf.constant(1)
+        count, arrays, optional = tf.while_loop(
+            shaped_like_first, stack, (one, arrays, next_batch(one))
+        )
+        logs = leading_steps(tf.nest.pack_sequence_as(first, [a.stack() for a in arrays]))
+
+        def one_by_one(taken: Any, logs: Any, optional: Any) -> tuple[Any, Any, Any]:
+            return taken + 1, one_step(optional.get_value()), next_batch(taken)
+
+        _, logs, _ = tf.while_loop(
+            lambda taken, logs, optional: optional.has_value(),
+            one_by_one,
+            (count + 1, logs, optional),
+        )
         return logs, count
 
     @tf.function(reduce_retracing=True)
-    def block(iterator: Any) -> tuple[Any, Any]:
-        optionals = [iterator.get_next_as_optional() for _ in range(steps)]
-        ran = optionals[0].has_value()
+    def block(iterator: Any) -> tuple[Any, Any, Any]:
+        first = iterator.get_next_as_optional()
+        ran = first.has_value()
         return ran, *tf.cond(
-            ran, lambda: run_block(optionals), lambda: (model.get_metrics_result(), 0)
+            ran,
+            lambda: run_block(iterator, first.get_value()),
+            lambda: (model.get_metrics_result(), 0),
         )
 
     def function(iterator: Any) -> Any:
