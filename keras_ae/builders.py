@@ -111,11 +111,14 @@ def _reconstruction_loss(output_activation: str | None) -> str:
     return "binary_crossentropy" if output_activation == "sigmoid" else "mean_squared_error"
 
 
-def _in_distribution_scope() -> bool:
-    """True inside a ``tf.distribute`` strategy's scope (other than the default one)."""
+def _in_distribution_scope(model: keras.Model | None = None) -> bool:
+    """True inside a ``tf.distribute`` strategy's scope (other than the default
+    one), or for a ``model`` built inside one."""
     import tensorflow as tf
 
-    return tf.distribute.has_strategy()
+    if tf.distribute.has_strategy():
+        return True
+    return model is not None and model.distribute_strategy is not tf.distribute.get_strategy()
 
 
 def compile_defaults(

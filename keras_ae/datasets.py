@@ -540,25 +540,63 @@ def from_array_file(
 ONE_PASS_MAX_BYTES = 512 * 2**20
 
 
-def input_only_dataset(x: np.ndarray, batch_size: int, shuffle: bool) -> Any:
-    """A ``tf.data`` pipeline of the batches of ``x`` alone, for ``fit`` on an
-    autoencoder whose targets are its inputs.
+class TrainingRows:
+    """An autoencoder's training array, held once in memory for one ``fit`` and
+    read by row inside the train step.
 
-    Keras's own path for ``fit(x, x)`` gathers every batch twice (inputs and
-    targets); this one reads it once, and its shuffle buffer beats Keras's
-    parallel gather on a 2-core CPU. It holds two copies of ``x`` (the
-    pipeline's and the shuffle buffer's), hence :data:`ONE_PASS_MAX_BYTES`.
-    This is the one TensorFlow-specific piece of the training path: Keras has
-    no backend-neutral pipeline as fast.
+    ``fit(x)`` on an in-memory array iterates over batches of row indices
+    (:meth:`batches`), and the train step gathers each batch's rows
+    (:meth:`take`) inside its own computation, XLA's where the model is
+    compiled with it. Keras's own path for ``fit(x, x)`` slices every batch
+    twice (inputs and targets) in its input pipeline and hands the batches
+    to each step; here no image passes through the pipeline, so small dense
+    models train about 1.15×–1.3× faster on a CPU than from a pipeline of
+    the images. It holds one copy of ``x`` while ``fit`` runs (hence
+    :data:`ONE_PASS_MAX_BYTES`) and none after :meth:`release`.
 
-    Args:
-        x: a float32 array ``(N, *sample_shape)``.
-        batch_size: samples per batch (the last batch may be smaller).
-        shuffle: a new order of the samples every epoch.
+    This is the one TensorFlow-specific piece of the training path: Keras
+    has no backend-neutral input pipeline, nor a variable whose shape can
+    change from one ``fit`` to the next without retracing the train step.
     """
-    import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(x)
-    if shuffle:
-        dataset = dataset.shuffle(len(x), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    def __init__(self) -> None:
+        self._variable: Any = None
+        self.sample_shape: tuple[int, ...] | None = None
+
+    @property
+    def holding(self) -> bool:
+        """True while a ``fit`` reads its batches by row from here."""
+        return self.sample_shape is not None
+
+    def batches(self, x: np.ndarray, batch_size: int, shuffle: bool) -> Any:
+        """Hold ``x`` (float32, ``(N, *sample_shape)``) and return a ``tf.data``
+        pipeline of its batches of row indices: ``batch_size`` rows each (the
+        last batch may be smaller), in a new order every epoch if ``shuffle``."""
+        import tensorflow as tf
+
+        if self._variable is None:
+            # an unknown shape: a later fit on more or fewer rows reuses the traced step
+            self._variable = tf.Variable(
+                x, trainable=False, shape=tf.TensorShape(None), name="training_rows"
+            )
+        else:
+            self._variable.assign(x)
+        self.sample_shape = tuple(x.shape[1:])
+        rows = tf.data.Dataset.range(len(x))
+        if shuffle:
+            rows = rows.shuffle(len(x), reshuffle_each_iteration=True)
+        return rows.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def take(self, rows: Any) -> Any:
+        """The samples at ``rows`` (a batch from :meth:`batches`), shaped
+        ``(len(rows), *sample_shape)``."""
+        import tensorflow as tf
+
+        # a gather from the variable itself (ResourceGather), not from a read of all of it
+        return tf.reshape(tf.gather(self._variable, rows), (-1, *self.sample_shape))
+
+    def release(self) -> None:
+        """Drop the held array (the variable keeps its place, empty)."""
+        if self._variable is not None and self.sample_shape is not None:
+            self._variable.assign(np.zeros((0, *self.sample_shape), "float32"))
+        self.sample_shape = None

@@ -28,8 +28,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_ae import datasets, losses, trunks
 from keras_ae import layers as ae_layers
-from keras_ae import losses, trunks
 from keras_ae.training import FusedSteps
 
 register = keras.saving.register_keras_serializable(package="keras_ae")
@@ -51,6 +51,7 @@ class Autoencoder(FusedSteps, keras.Model):
         self.spec = spec
         self.encoder = encoder
         self.decoder = decoder
+        self._training_rows = datasets.TrainingRows()  # not a weight: outside tracking
         self.contractive_weight = float(spec.get("contractive_weight") or 0.0)
         if self.contractive_weight:
             self.contractive_loss = keras.metrics.Mean(name="contractive_loss")
@@ -115,10 +116,11 @@ class Autoencoder(FusedSteps, keras.Model):
 
         ``fit(x)`` trains like ``fit(x, x)``. When the targets are the inputs
         (``y`` is None or ``x`` itself) and ``x`` is an in-memory float32 array
-        of at most :data:`keras_ae.datasets.ONE_PASS_MAX_BYTES`, each batch is
-        read once and serves as input and target
-        (:func:`keras_ae.datasets.input_only_dataset`), which trains small
-        dense models 10%–35% faster on a CPU. ``batch_size``, ``shuffle``,
+        of at most :data:`keras_ae.datasets.ONE_PASS_MAX_BYTES`, ``x`` is held
+        once in memory while ``fit`` runs and each step reads its batch's rows
+        (:class:`keras_ae.datasets.TrainingRows`): the batch serves as input and
+        target and never passes through an input pipeline, which trains small
+        dense models 1.15×–1.3× faster on a CPU. ``batch_size``, ``shuffle``,
         ``validation_split`` and ``validation_data`` keep their Keras meaning;
         other cases (``sample_weight``, ``class_weight``, ``steps_per_epoch``,
         ``shuffle="batch"``, other targets, datasets) go to Keras unchanged.
@@ -140,10 +142,21 @@ class Autoencoder(FusedSteps, keras.Model):
             "validation_freq": validation_freq,
         }
         if y is None or y is x:
-            one_pass = _one_pass(x, kwargs)
+            one_pass = _one_pass(self, x, kwargs)
             if one_pass is not None:
                 (x, kwargs), y = one_pass, None
-        return super().fit(x, y, **kwargs)
+        try:
+            return super().fit(x, y, **kwargs)
+        finally:
+            self._training_rows.release()
+
+    def train_step(self, data: Any) -> Any:
+        """Keras's ``train_step``; a batch of row indices (``fit`` on an
+        in-memory array) is first replaced by those rows of the held array."""
+        rows = self._training_rows
+        if rows.holding and _is_row_batch(data):
+            data = rows.take(data)
+        return super().train_step(data)
 
     def compute_loss(
         self,
@@ -241,10 +254,25 @@ class VariationalAutoencoder(Autoencoder):
         return self.decode((1 - t) * mu[0] + t * mu[1])
 
 
-def _one_pass(x: Any, kwargs: dict) -> tuple[Any, dict] | None:
-    """``fit``'s ``x`` and keyword arguments rewritten to read every batch once
-    (see :meth:`Autoencoder.fit`), or None when that path does not apply."""
-    from keras_ae import builders, datasets
+def _is_row_batch(data: Any) -> bool:
+    """A batch of row indices: one integer tensor of rank 1 (an autoencoder's own
+    batches have a rank of at least 2)."""
+    shape = getattr(data, "shape", None)
+    dtype = getattr(data, "dtype", None)
+    return (
+        shape is not None
+        and dtype is not None
+        and len(shape) == 1
+        and "int" in keras.backend.standardize_dtype(dtype)
+    )
+
+
+def _one_pass(model: Autoencoder, x: Any, kwargs: dict) -> tuple[Any, dict] | None:
+    """``fit``'s ``x`` and keyword arguments rewritten to read every batch's rows
+    from ``model``'s held copy of ``x`` (see :meth:`Autoencoder.fit`), or None
+    when that path does not apply (a model of a ``tf.distribute`` strategy
+    among those cases)."""
+    from keras_ae import builders
 
     simple = all(kwargs.get(key) is None for key in _KERAS_DATA_ARGS)
     if (
@@ -254,7 +282,7 @@ def _one_pass(x: Any, kwargs: dict) -> tuple[Any, dict] | None:
         or x.nbytes > datasets.ONE_PASS_MAX_BYTES
         or not simple
         or kwargs["shuffle"] not in (True, False)
-        or builders._in_distribution_scope()
+        or builders._in_distribution_scope(model)
     ):
         return None
     kwargs = dict(kwargs)
@@ -281,7 +309,7 @@ def _one_pass(x: Any, kwargs: dict) -> tuple[Any, dict] | None:
         if validation[1] is validation[0]:
             kwargs["validation_data"] = (validation[0],)
     batch_size = kwargs.pop("batch_size") or 32
-    dataset = datasets.input_only_dataset(x, batch_size, kwargs["shuffle"])
+    dataset = model._training_rows.batches(x, batch_size, kwargs["shuffle"])
     kwargs["shuffle"] = False  # the dataset shuffles; Keras warns otherwise
     return dataset, kwargs
 

@@ -51,6 +51,32 @@ def test_one_pass_fit_matches_keras_fit_batch_for_batch(mnist):
     assert moved > 1e-3
 
 
+def test_fit_holds_the_rows_while_it_runs_and_never_saves_them(mnist, tmp_path):
+    """fit(x) reads its batches by row from one held copy of x: the copy is no weight of
+    the model (not in .keras files or SavedModels), is dropped when fit returns, and a
+    later fit on another number of rows reuses the traced train function."""
+    x = mnist[0][0][:1000]
+    keras.utils.set_random_seed(6)
+    model = keras_ae.build_dense_autoencoder(hidden_units=(), latent_dim=8)
+    weights = len(model.weights)
+    history = model.fit(x, epochs=2, batch_size=100, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    rows = model._training_rows
+    assert not rows.holding and rows._variable.numpy().shape == (0, 28, 28, 1)
+    function = model.train_function
+    model.fit(x[:600], epochs=1, batch_size=100, verbose=0)
+    assert model.train_function is function
+    assert int(model.optimizer.iterations.numpy()) == 2 * 10 + 6
+    assert len(model.weights) == weights
+    # 12,560 parameters: 50 KB of weights; the 1,000 held images would add 3.1 MB
+    model.save(tmp_path / "model.keras")
+    assert (tmp_path / "model.keras").stat().st_size < 500_000
+    exported = keras_ae.export_saved_model(model, tmp_path / "saved")
+    assert sum(f.stat().st_size for f in exported.rglob("*") if f.is_file()) < 1_000_000
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0))
+
+
 def test_fit_without_targets_and_validation_split_follow_keras(mnist):
     """fit(x) trains on x as its own target; validation_split holds out the last samples,
     exactly as Keras does, so the final val_loss is the loss on those samples."""
