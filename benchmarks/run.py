@@ -320,9 +320,7 @@ def bench_deep_dense(x: np.ndarray, repeats: int, sizes: tuple[int, ...]) -> dic
     flops = None
     rows = []
     for batch in DEEP_BATCHES:
-        model = keras_ae.build_dense_autoencoder(
-            hidden_units=tuple(DEEP_WIDTHS[1:-1]), latent_dim=DEEP_WIDTHS[-1]
-        )
+        model = deep_dense_autoencoder()
         flops = training_flops(model)
         timer = _EpochTimer()
         warm_up(model, x, batch_size=batch)
@@ -407,36 +405,64 @@ def bench_scaling(sizes: list[int], repeats: int) -> list[dict]:
     return rows
 
 
+def deep_dense_autoencoder() -> keras.Model:
+    """The :data:`DEEP_WIDTHS` dense autoencoder with keras_ae's defaults."""
+    return keras_ae.build_dense_autoencoder(
+        hidden_units=tuple(DEEP_WIDTHS[1:-1]), latent_dim=DEEP_WIDTHS[-1]
+    )
+
+
+#: Mixed-precision cases: (label, builder, batch size, compile arguments for the
+#: ``mixed_bfloat16`` model, or None for keras_ae's defaults). On a CPU with
+#: bfloat16 matrix units the deep model at a large batch trains faster in
+#: bfloat16 without XLA (TensorFlow's own kernels use those units; XLA's CPU
+#: code does not), so that case recompiles it without XLA.
+MIXED_CASES = {
+    "dense": ("dense", KINDS["dense"].make, KINDS["dense"].batch_size, None),
+    "conv": ("conv", KINDS["conv"].make, KINDS["conv"].batch_size, None),
+    "deep": (
+        "dense " + "-".join(map(str, DEEP_WIDTHS)) + ", no XLA in bfloat16",
+        lambda shape: deep_dense_autoencoder(),
+        1024,
+        {"jit_compile": False, "steps_per_execution": 32},
+    ),
+}
+
+
 def bench_mixed_precision(
     data: tuple[np.ndarray, np.ndarray], names: list[str], epochs: int, repeats: int
 ) -> list[dict]:
-    """float32 against ``mixed_bfloat16`` per kind: training samples/s (alternating
-    epochs, :func:`paired_rates`), and test reconstruction MSE after at least
-    ``epochs`` epochs from the same seed (the same number for both policies;
-    :func:`warm_up` adds epochs for the kinds with fused training blocks, and
-    ``"epochs"`` records how many ran)."""
+    """float32 against ``mixed_bfloat16`` per case of :data:`MIXED_CASES`:
+    training samples/s (alternating epochs, :func:`paired_rates`), and test
+    reconstruction MSE after the same number of epochs from the same seed (at
+    least ``epochs``; :func:`warm_up` adds epochs for models with fused training
+    blocks, and ``"epochs"`` records how many ran)."""
     x, x_test = data
     rows = []
     for name in names:
-        kind = KINDS[name]
+        label, make, batch_size, mixed_compile = MIXED_CASES[name]
         models = {}
         for policy in ("mixed_bfloat16", "float32"):
             keras.config.set_dtype_policy(policy)
             try:
                 keras.utils.set_random_seed(0)
-                models[policy] = kind.make(x.shape[1:])
+                models[policy] = make(x.shape[1:])
             finally:
                 keras.config.set_dtype_policy("float32")
+        if mixed_compile:
+            model = models["mixed_bfloat16"]
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=model.loss, **mixed_compile)
         mixed_rate, float_rate, ratio = paired_rates(
-            (models["mixed_bfloat16"], models["float32"]), x, kind.batch_size, repeats
+            (models["mixed_bfloat16"], models["float32"]), x, batch_size, repeats
         )
-        result = {"kind": name, "epochs": epochs, "speed_ratio": round(ratio, 2)}
+        per_epoch = -(-len(x) // batch_size)
+        done = {p: int(m.optimizer.iterations.numpy()) // per_epoch for p, m in models.items()}
+        total = max(epochs, *done.values())
+        result = {"kind": label, "batch_size": batch_size, "epochs": total}
+        result["speed_ratio"] = round(ratio, 2)
         for policy, rate in (("float32", float_rate), ("mixed_bfloat16", mixed_rate)):
             model = models[policy]
-            per_epoch = -(-len(x) // kind.batch_size)
-            more = max(epochs - int(model.optimizer.iterations.numpy()) // per_epoch, 0)
-            model.fit(x, x, epochs=more, batch_size=kind.batch_size, verbose=0)
-            result["epochs"] = int(model.optimizer.iterations.numpy()) // per_epoch
+            model.fit(x, x, epochs=total - done[policy], batch_size=batch_size, verbose=0)
             mse = keras_ae.metrics.reconstruction_mse(model, x_test)
             result[policy] = {"train_samples_per_s": round(rate), "test_mse": round(mse, 5)}
         result["mse_ratio"] = round(
@@ -560,15 +586,15 @@ def markdown(results: dict) -> str:
             "",
             '## Mixed precision (`keras.config.set_dtype_policy("mixed_bfloat16")`)',
             "",
-            "| kind | float32 samples/s | mixed_bfloat16 samples/s | speed ratio | "
-            "test MSE float32 | test MSE bfloat16 | MSE ratio |",
-            "|---|---|---|---|---|---|---|",
+            "| model | batch | float32 samples/s | mixed_bfloat16 samples/s | speed ratio | "
+            "epochs | test MSE float32 | test MSE bfloat16 | MSE ratio |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in mixed:
             f32, b16 = r["float32"], r["mixed_bfloat16"]
             lines.append(
-                f"| {r['kind']} | {f32['train_samples_per_s']:,} | "
-                f"{b16['train_samples_per_s']:,} | {r['speed_ratio']:.2f}× | "
+                f"| {r['kind']} | {r['batch_size']} | {f32['train_samples_per_s']:,} | "
+                f"{b16['train_samples_per_s']:,} | {r['speed_ratio']:.2f}× | {r['epochs']} | "
                 f"{f32['test_mse']} | {b16['test_mse']} | {r['mse_ratio']:.3f} |"
             )
     imports = results.get("imports")
@@ -676,7 +702,7 @@ def main() -> None:
         "shallow_dense": None if args.smoke else bench_shallow_dense(x, repeats),
         "mixed_precision": bench_mixed_precision(
             (x, x_test[:512] if args.smoke else x_test),
-            ["dense"] if args.smoke else ["dense", "conv"],
+            ["dense"] if args.smoke else list(MIXED_CASES),
             epochs=2 if args.smoke else (5 if args.quick else 10),
             repeats=repeats,
         ),
