@@ -37,7 +37,7 @@ def _trained_pair(x, **fit_kwargs):
 
 
 def test_one_pass_fit_matches_keras_fit_batch_for_batch(mnist):
-    """fit(x, x) reads each batch once; with shuffle=False it sees the batches Keras's
+    """fit(x, x) reads each batch by row, once; with shuffle=False it sees the batches Keras's
     own fit sees, so the weights agree to float32 round-off."""
     x = mnist[0][0][:1000]  # 1000 = 15 full batches of 64 and a partial one
     ours, stock = _trained_pair(x)
