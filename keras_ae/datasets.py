@@ -549,9 +549,10 @@ class TrainingRows:
     (:meth:`take`) inside its own computation, XLA's where the model is
     compiled with it. Keras's own path for ``fit(x, x)`` slices every batch
     twice (inputs and targets) in its input pipeline and hands the batches
-    to each step; here no image passes through the pipeline, so small dense
-    models train about 1.15×–1.3× faster on a CPU than from a pipeline of
-    the images. It holds one copy of ``x`` while ``fit`` runs (hence
+    to each step; here no image passes through the pipeline: in paired
+    epochs on a 2-core CPU the default dense AE trained 1.10× faster than
+    from a pipeline of the images, wider dense models 1.04×–1.06×, conv
+    models as fast (docs/benchmarks.md). It holds one copy of ``x`` while ``fit`` runs (hence
     :data:`ONE_PASS_MAX_BYTES`) and none after :meth:`release`.
 
     This is the one TensorFlow-specific piece of the training path: Keras
