@@ -18,7 +18,8 @@ Then scaling: seconds per epoch and peak memory for a dense autoencoder on
 
     python benchmarks/run.py [--quick] [--smoke] [--out results.json] [--markdown table.md]
 
-``--quick`` finishes in about 3 minutes (fewer repeats, no 1M point);
+``--quick`` takes 4.7 minutes on a 2-core AVX2 CPU (fewer repeats and samples,
+one mixed-precision case, no 1M point);
 ``--smoke`` checks the script end to end in seconds (CI).
 """
 
@@ -64,27 +65,49 @@ def anon_rss_mb() -> float | None:
 
 
 def matmul_ceiling(sizes: tuple[int, ...], repeats: int) -> float:
-    """Best GFLOP/s of chains of float32 ``tf.matmul`` on square matrices."""
+    """Best GFLOP/s of chains of float32 ``tf.matmul`` on square matrices, each
+    chain run both as a TensorFlow graph (TensorFlow's own kernels) and
+    compiled with XLA (XLA's), so that neither path, which a model may take,
+    runs faster than the ceiling it is measured against."""
     import tensorflow as tf
 
     best = 0.0
     for n in sizes:
         a = tf.random.normal((n, n))
         b = tf.random.normal((n, n)) / np.sqrt(n)
+        for jit in (False, True):
 
-        @tf.function
-        def chain(x, b=b):
-            for _ in range(8):
-                x = tf.matmul(x, b)
-            return x
+            @tf.function(jit_compile=jit)
+            def chain(x, b=b):
+                for _ in range(8):
+                    x = tf.matmul(x, b)
+                return x
 
-        chain(a).numpy()  # warm-up
-        for _ in range(repeats):
-            start = time.perf_counter()
-            chain(a).numpy()
-            seconds = time.perf_counter() - start
-            best = max(best, 8 * 2 * n**3 / seconds / 1e9)
+            chain(a).numpy()  # warm-up
+            for _ in range(repeats):
+                seconds = _seconds(lambda f=chain, a=a: f(a).numpy())
+                best = max(best, 8 * 2 * n**3 / seconds / 1e9)
     return best
+
+
+def machine() -> str:
+    """The machine: architecture, CPU model and its widest vector and matrix
+    units (what decides the ceiling and whether bfloat16 helps), cores, OS."""
+    model, units = platform.processor() or platform.machine(), []
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            model = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+            units = [u for u in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if u in flags]
+            break
+    described = f"{platform.machine()} ({model}" + (f"; {', '.join(units)}" if units else "")
+    return f"{described}), {os.cpu_count()} CPU cores, {platform.system()}"
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -303,17 +326,24 @@ def hand_written_loop(widths: list[int], batch: int, x: np.ndarray) -> Any:
 
 DEEP_WIDTHS = [784, 512, 256, 64]
 DEEP_BATCHES = (256, 1024)
+#: The largest matrices of each round's ceiling in :func:`bench_deep_dense`:
+#: 4096 adds nothing that 2048 does not reach and takes seconds per chain on
+#: an AVX2 CPU.
+ROUND_CEILING_MAX_SIZE = 2048
 
 
 def bench_deep_dense(x: np.ndarray, repeats: int, sizes: tuple[int, ...]) -> dict:
     """The 784-512-256-64 dense autoencoder against the matmul ceiling, at each of
     :data:`DEEP_BATCHES`.
 
-    Each round times one matmul-ceiling measurement, one training epoch and
-    one call of the same model hand-written in TensorFlow
+    Each round times one matmul-ceiling measurement (the best of two chains
+    at each of ``sizes`` up to :data:`ROUND_CEILING_MAX_SIZE`, in TensorFlow
+    and in XLA), one
+    training epoch and one call of the same model hand-written in TensorFlow
     (:func:`hand_written_loop`, same batch size), back to back, so a shared
     machine's drifting speed hits all three alike; each fraction of the peak
-    is the median of the rounds' fractions. A further reference says what
+    is the median of the rounds' fractions. ``sizes`` are those of the run's
+    own ceiling, returned as ``matmul_gflops``. A further reference says what
     this CPU does on the model's products alone: the matmul rate at the
     model's own shapes, at batch 256.
     """
@@ -326,8 +356,9 @@ def bench_deep_dense(x: np.ndarray, repeats: int, sizes: tuple[int, ...]) -> dic
         warm_up(model, x, batch_size=batch)
         hand = hand_written_loop(DEEP_WIDTHS, batch, x)
         ceilings, fractions, hand_rates, hand_fractions = [], [], [], []
+        round_sizes = tuple(n for n in sizes if n <= ROUND_CEILING_MAX_SIZE) or sizes[:1]
         for _ in range(repeats):
-            ceilings.append(matmul_ceiling(sizes, 1))
+            ceilings.append(matmul_ceiling(round_sizes, 2))
             model.fit(x, epochs=1, batch_size=batch, verbose=0, callbacks=[timer])
             hand_rates.append(hand())
             fractions.append(flops * len(x) / timer.seconds[-1] / 1e9 / ceilings[-1])
@@ -665,7 +696,7 @@ def markdown(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="keras_ae benchmark suite")
-    parser.add_argument("--quick", action="store_true", help="about 3 minutes")
+    parser.add_argument("--quick", action="store_true", help="about 5 minutes")
     parser.add_argument("--smoke", action="store_true", help="seconds; checks the script only")
     parser.add_argument("--out", default="benchmark_results.json", help="JSON output")
     parser.add_argument("--markdown", help="also write the Markdown table here")
@@ -678,8 +709,12 @@ def main() -> None:
         keras_ae.training.FUSE_AFTER_STEPS = 0  # the fused blocks from the first step
         ceiling = matmul_ceiling((256,), 1)
     elif args.quick:
-        x, repeats, sizes, kinds = x_train[:4096], 2, [10_000, 100_000], list(KINDS)
-        ceiling = matmul_ceiling((1024, 2048), 2)
+        # small epochs, the fused blocks from the first step (the same steady
+        # speed after a shorter warm-up), one mixed-precision case, two scaling
+        # sizes: 4.7 minutes on a 2-core AVX2 CPU (16 with the full run's warm-up)
+        x, repeats, sizes, kinds = x_train[:1024], 2, [10_000, 20_000], list(KINDS)
+        keras_ae.training.FUSE_AFTER_STEPS = 0
+        ceiling = matmul_ceiling((1024,), 2)
     else:
         x, repeats, sizes, kinds = x_train, 5, [10_000, 100_000, 1_000_000], list(KINDS)
         ceiling = matmul_ceiling((1024, 2048, 4096), 3)
@@ -690,7 +725,7 @@ def main() -> None:
     flags = "".join(f" --{f}" for f in ("quick", "smoke") if getattr(args, f))
     results = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
+        "machine": machine(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "flags": flags,
@@ -698,15 +733,15 @@ def main() -> None:
         "kinds": bench_kinds((x, y_train[: len(x)]), kinds, repeats, ceiling),
         "deep_dense": None
         if args.smoke
-        else bench_deep_dense(x, repeats, sizes=(1024, 2048) if args.quick else (1024, 2048, 4096)),
+        else bench_deep_dense(x, repeats, sizes=(1024,) if args.quick else (1024, 2048, 4096)),
         "shallow_dense": None if args.smoke else bench_shallow_dense(x, repeats),
         "mixed_precision": bench_mixed_precision(
             (x, x_test[:512] if args.smoke else x_test),
-            ["dense"] if args.smoke else list(MIXED_CASES),
-            epochs=2 if args.smoke else (5 if args.quick else 10),
+            ["dense"] if args.smoke or args.quick else list(MIXED_CASES),
+            epochs=2 if args.smoke or args.quick else 10,
             repeats=repeats,
         ),
-        "imports": import_overhead(1 if args.smoke else 5),
+        "imports": import_overhead(5 if not (args.smoke or args.quick) else 1),
         "scaling": bench_scaling(sizes, 1),
     }
     Path(args.out).write_text(json.dumps(results, indent=2))
