@@ -336,10 +336,9 @@ def bench_deep_dense(x: np.ndarray, repeats: int, sizes: tuple[int, ...]) -> dic
     """The 784-512-256-64 dense autoencoder against the matmul ceiling, at each of
     :data:`DEEP_BATCHES`.
 
-    Each round times one matmul-ceiling measurement (the best of two chains
-    at each of ``sizes`` up to :data:`ROUND_CEILING_MAX_SIZE`, in TensorFlow
-    and in XLA), one
-    training epoch and one call of the same model hand-written in TensorFlow
+    Each round times one matmul-ceiling measurement (:func:`matmul_ceiling`
+    at ``sizes`` up to :data:`ROUND_CEILING_MAX_SIZE`), one training epoch
+    and one call of the same model hand-written in TensorFlow
     (:func:`hand_written_loop`, same batch size), back to back, so a shared
     machine's drifting speed hits all three alike; each fraction of the peak
     is the median of the rounds' fractions. ``sizes`` are those of the run's
@@ -704,20 +703,20 @@ def main() -> None:
     args = parser.parse_args()
 
     (x_train, y_train), (x_test, _) = keras_ae.datasets.load_mnist(source="embedded")
+    short = args.smoke or args.quick  # fewer cases, shorter epochs, fused blocks at once
     if args.smoke:
         x, repeats, sizes, kinds = x_train[:512], 1, [2048], ["dense", "stacked"]
-        keras_ae.training.FUSE_AFTER_STEPS = 0  # the fused blocks from the first step
-        ceiling = matmul_ceiling((256,), 1)
+        ceiling_sizes, ceiling_repeats = (256,), 1
     elif args.quick:
-        # small epochs, the fused blocks from the first step (the same steady
-        # speed after a shorter warm-up), one mixed-precision case, two scaling
-        # sizes: 4.7 minutes on a 2-core AVX2 CPU (16 with the full run's warm-up)
         x, repeats, sizes, kinds = x_train[:1024], 2, [10_000, 20_000], list(KINDS)
-        keras_ae.training.FUSE_AFTER_STEPS = 0
-        ceiling = matmul_ceiling((1024,), 2)
+        ceiling_sizes, ceiling_repeats = (1024,), 2
     else:
         x, repeats, sizes, kinds = x_train, 5, [10_000, 100_000, 1_000_000], list(KINDS)
-        ceiling = matmul_ceiling((1024, 2048, 4096), 3)
+        ceiling_sizes, ceiling_repeats = (1024, 2048, 4096), 3
+    if short:
+        # the same steady speed after a shorter warm-up than the full run's
+        keras_ae.training.FUSE_AFTER_STEPS = 0
+    ceiling = matmul_ceiling(ceiling_sizes, ceiling_repeats)
     kinds = args.kinds or kinds
     print(f"matmul ceiling: {ceiling:.1f} GFLOP/s", flush=True)
     import tensorflow as tf
@@ -731,17 +730,15 @@ def main() -> None:
         "flags": flags,
         "matmul_gflops": round(ceiling, 1),
         "kinds": bench_kinds((x, y_train[: len(x)]), kinds, repeats, ceiling),
-        "deep_dense": None
-        if args.smoke
-        else bench_deep_dense(x, repeats, sizes=(1024,) if args.quick else (1024, 2048, 4096)),
+        "deep_dense": None if args.smoke else bench_deep_dense(x, repeats, sizes=ceiling_sizes),
         "shallow_dense": None if args.smoke else bench_shallow_dense(x, repeats),
         "mixed_precision": bench_mixed_precision(
             (x, x_test[:512] if args.smoke else x_test),
-            ["dense"] if args.smoke or args.quick else list(MIXED_CASES),
-            epochs=2 if args.smoke or args.quick else 10,
+            ["dense"] if short else list(MIXED_CASES),
+            epochs=2 if short else 10,
             repeats=repeats,
         ),
-        "imports": import_overhead(5 if not (args.smoke or args.quick) else 1),
+        "imports": import_overhead(1 if short else 5),
         "scaling": bench_scaling(sizes, 1),
     }
     Path(args.out).write_text(json.dumps(results, indent=2))
