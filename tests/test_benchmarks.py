@@ -35,6 +35,19 @@ def test_benchmark_script_smoke(tmp_path):
     assert mixed["float32"]["test_mse"] > 0 and mixed["mixed_bfloat16"]["test_mse"] > 0
     assert mixed["speed_ratio"] > 0 and "Mixed precision" in table.read_text()
     assert results["imports"]["imports_plotting"] is False
+    bound = results["hand_written_kinds"][0]
+    assert bound["kind"] == "dense" and bound["trunk"] == "784-256-128-32"
+    for key in (
+        "train_samples_per_s",
+        "plain_keras_samples_per_s",
+        "hand_written_tf_samples_per_s",
+    ):
+        assert bound[key] > 0
+    assert "hand-written in TensorFlow" in table.read_text()
+    # every section is timed, and the run's ceiling is the best of its readings
+    assert set(results["seconds"]) >= {"ceiling", "kinds", "mixed_precision", "total"}
+    share = row["train_gflops"] / results["matmul_gflops"]
+    assert row["fraction_of_matmul_peak"] == pytest.approx(share, abs=2e-3)
 
 
 def test_import_leaves_plotting_and_the_command_line_unloaded():
