@@ -7,19 +7,24 @@ For every model kind at its default configuration, on the embedded MNIST:
   in the same run: warm-up excluded, median of several repeats;
 - achieved GFLOP/s (``keras_ae.profiling.training_flops``) as a fraction of
   the float32 matmul ceiling, measured in the same run as chains of
-  ``tf.matmul`` on 1024-4096 square matrices;
+  ``tf.matmul`` on 1024-4096 square matrices (the best of the run's readings);
 - inference samples/s of the exported SavedModel's ``serve`` against
   ``model.predict``;
 - peak resident memory of the process so far.
 
-Then scaling: seconds per epoch and peak memory for a dense autoencoder on
-10k, 100k and 1M synthetic MNIST-sized samples; the 1M set is streamed from a
-``.npy`` memmap with ``keras_ae.datasets.from_array_file`` when available.
+Then the deep dense autoencoder (784-512-256-64) against the ceiling and
+against the same network hand-written in TensorFlow; the default dense AE
+and vae16 against their trunks hand-written in TensorFlow (how far a ratio
+to plain Keras can go on this CPU); float32 against ``mixed_bfloat16``; the
+import time; and scaling: seconds per epoch and peak memory for a dense
+autoencoder on 10k, 100k and 1M synthetic MNIST-sized samples, streamed
+from a ``.npy`` memmap with ``keras_ae.datasets.from_array_file``.
 
     python benchmarks/run.py [--quick] [--smoke] [--out results.json] [--markdown table.md]
 
-``--quick`` takes 4.7 minutes on a 2-core AVX2 CPU (fewer repeats and samples,
-one mixed-precision case, no 1M point);
+``--quick`` takes under 3 minutes on a 2-core CPU: 2 repeats, each kind's
+epochs one block of ``steps_per_execution`` steps (at least 1,024 digits),
+one mixed-precision case, no hand-written kinds and no scaling;
 ``--smoke`` checks the script end to end in seconds (CI).
 """
 
@@ -866,7 +871,7 @@ def main() -> None:
         x, repeats, sizes, kinds = x_train[:512], 1, [2048], ["dense", "stacked"]
         ceiling_sizes, ceiling_repeats = (256,), 1
     elif args.quick:
-        x, repeats, sizes, kinds = x_train, 2, [10_000], list(KINDS)
+        x, repeats, sizes, kinds = x_train, 2, [], list(KINDS)  # scaling: the full run
         ceiling_sizes, ceiling_repeats, min_rows = (1024,), 2, 1024
     else:
         x, repeats, sizes, kinds = x_train, 5, [10_000, 100_000, 1_000_000], list(KINDS)
@@ -914,7 +919,7 @@ def main() -> None:
             repeats=repeats,
         ),
         "imports": sections.run("imports", import_overhead, 1 if short else 5),
-        "scaling": sections.run("scaling", bench_scaling, sizes, 1),
+        "scaling": sections.run("scaling", bench_scaling, sizes, 1) if sizes else None,
     }
     apply_ceiling(results)
     results["seconds"] = {**sections.seconds, "total": round(time.perf_counter() - started, 1)}
