@@ -473,17 +473,18 @@ def bench_hand_written_kinds(x: np.ndarray, names: list[str], repeats: int) -> l
             "train_samples_per_s": round(statistics.median(fast)),
             "plain_keras_samples_per_s": round(statistics.median(plain)),
             "hand_written_tf_samples_per_s": round(statistics.median(hand_rates)),
-            "speedup_vs_plain": round(statistics.median(map(_ratio, fast, plain)), 2),
-            "hand_written_vs_plain": round(statistics.median(map(_ratio, hand_rates, plain)), 2),
-            "ratio_to_hand_written": round(statistics.median(map(_ratio, fast, hand_rates)), 3),
+            "speedup_vs_plain": round(_median_ratio(fast, plain), 2),
+            "hand_written_vs_plain": round(_median_ratio(hand_rates, plain), 2),
+            "ratio_to_hand_written": round(_median_ratio(fast, hand_rates), 3),
         })  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
         keras.backend.clear_session()
     return rows
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b
+def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the rounds' ratios."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def bench_shallow_dense(x: np.ndarray, repeats: int) -> dict:
@@ -792,8 +793,7 @@ def markdown(results: dict) -> str:
             "Each round times a matmul-ceiling measurement, a training epoch and a call of the "
             "same model written directly in TensorFlow (XLA, Adam, 16 steps per call in a "
             "`while` loop on batches already in memory, no Keras, no input pipeline), back "
-            "to back; each "
-            "fraction is the median of the rounds'.",
+            "to back; each fraction is the median of the rounds'.",
             "",
             "| batch | samples/s | GFLOP/s | ceiling GFLOP/s | % of peak "
             "| hand-written TF samples/s | hand-written % of peak | keras_ae / hand-written |",
@@ -913,7 +913,10 @@ def main() -> None:
         "mixed_precision": sections.run(
             "mixed_precision",
             bench_mixed_precision,
-            (x[: epoch_rows(len(x), min_rows, 32 * 128)], x_test[:512] if args.smoke else x_test),
+            (
+                x[: epoch_rows(len(x), min_rows, 32 * KINDS["dense"].batch_size)],
+                x_test[:512] if args.smoke else x_test,
+            ),
             ["dense"] if short else list(MIXED_CASES),
             epochs=2 if short else 10,
             repeats=repeats,
