@@ -273,3 +273,38 @@ def test_dense_transpose_serialization_round_trip_inside_a_model(tied, x_small, 
 def test_dense_transpose_needs_a_dense_source():
     with pytest.raises(TypeError, match="`source`.*source="):
         layers.DenseTranspose(keras.layers.Conv2D(4, 3))
+
+
+# ---------------------------------------------------------------- random draws
+
+
+@pytest.mark.parametrize(
+    "distribution, keras_draw", [("normal", keras.random.normal), ("uniform", keras.random.uniform)]
+)
+def test_random_draws_are_keras_randoms_numbers(distribution, keras_draw):
+    expected = keras_draw((256, 16), dtype="float32", seed=keras.random.SeedGenerator(5))
+    generator = keras.random.SeedGenerator(5)
+    first = layers.random_draws(distribution, (256, 16), generator, "float32")
+    second = layers.random_draws(distribution, (256, 16), generator, "float32")
+    np.testing.assert_array_equal(np.asarray(first), np.asarray(expected))
+    assert not np.array_equal(np.asarray(first), np.asarray(second))  # the generator moves on
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's algorithms")
+def test_random_draws_name_philox_so_xla_need_not_derive_the_key_per_number():
+    import tensorflow as tf
+
+    generator = keras.random.SeedGenerator(0)
+    graph = (
+        tf.function(lambda: layers.random_draws("normal", (8, 4), generator, "float32"))
+        .get_concrete_function()
+        .graph
+    )
+    ops = {op.type for op in graph.get_operations()}
+    assert "StatelessRandomNormalV2" in ops
+    assert "StatelessRandomGetKeyCounter" not in ops  # auto_select's in-graph derivation
+
+
+def test_random_draws_rejects_an_unknown_distribution():
+    with pytest.raises(ValueError, match="`distribution`.*'normal', 'uniform'.*'gamma'"):
+        layers.random_draws("gamma", (2,), keras.random.SeedGenerator(0), "float32")
