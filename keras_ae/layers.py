@@ -90,7 +90,7 @@ class MaskingCorruption(_Corruption):
         checks.open_unit_interval("noise_level", self.level, closed_low=True)
 
     def corrupt(self, inputs: Any) -> Any:
-        u = random_draws("uniform", ops.shape(inputs), self.seed_generator, inputs.dtype)
+        u = random_draws("uniform", ops.shape(inputs), self.seed_generator, "float32")
         keep = u >= self.level
         return ops.where(keep, inputs, ops.zeros_like(inputs))
 
@@ -104,7 +104,7 @@ class SaltPepperCorruption(_Corruption):
         checks.open_unit_interval("noise_level", self.level, closed_low=True)
 
     def corrupt(self, inputs: Any) -> Any:
-        u = random_draws("uniform", ops.shape(inputs), self.seed_generator, inputs.dtype)
+        u = random_draws("uniform", ops.shape(inputs), self.seed_generator, "float32")
         x = ops.where(u < self.level / 2, ops.zeros_like(inputs), inputs)
         return ops.where((u >= self.level / 2) & (u < self.level), ops.ones_like(inputs), x)
 
