@@ -141,6 +141,36 @@ def warm_up(model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> Non
         model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)  # compiles the fused blocks
 
 
+def alternating_rounds(
+    models: tuple[keras.Model, ...],
+    x: Any,
+    batch_size: int,
+    repeats: int,
+    y: Any = None,
+    reference: Any = None,
+) -> list[list[float]]:
+    """Training samples/s of each model in each of ``repeats`` rounds.
+
+    Each model is warmed up first (:func:`warm_up`); then every round trains
+    each model for one epoch in turn, so a shared machine's changing load hits
+    them alike. The targets are ``y``, or ``x`` itself (an autoencoder's).
+    ``reference``, a function that runs once and returns its own samples/s,
+    runs at the end of every round; its rates come after the models'.
+    """
+    y = x if y is None else y
+    for model in models:
+        warm_up(model, x, y, batch_size=batch_size)
+    timers = [_EpochTimer() for _ in models]
+    reference_rates = []
+    for _ in range(repeats):
+        for model, timer in zip(models, timers, strict=True):
+            model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, callbacks=[timer])
+        if reference is not None:
+            reference_rates.append(reference())
+    rates = [[len(x) / seconds for seconds in timer.seconds] for timer in timers]
+    return rates + ([reference_rates] if reference is not None else [])
+
+
 def paired_rates(
     models: tuple[keras.Model, keras.Model],
     x: Any,
@@ -148,23 +178,12 @@ def paired_rates(
     repeats: int,
     y: Any = None,
 ) -> tuple[float, float, float]:
-    """Training samples/s of two models, and the ratio of the first to the second.
-
-    The two train in alternating epochs after each is warmed up (:func:`warm_up`), so a
-    shared machine's changing load hits both alike; the ratio is the median
-    of the per-round ratios, the rates the medians of each model's epochs.
-    The targets are ``y``, or ``x`` itself (an autoencoder's).
-    """
-    y = x if y is None else y
-    for model in models:
-        warm_up(model, x, y, batch_size=batch_size)
-    timers = [_EpochTimer(), _EpochTimer()]
-    for _ in range(repeats):
-        for model, timer in zip(models, timers, strict=True):
-            model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, callbacks=[timer])
-    first, second = (t.seconds for t in timers)
-    ratio = statistics.median(b / a for a, b in zip(first, second, strict=True))
-    return len(x) / statistics.median(first), len(x) / statistics.median(second), ratio
+    """Training samples/s of two models in alternating rounds
+    (:func:`alternating_rounds`), and the ratio of the first to the second:
+    the rates are the medians of each model's epochs, the ratio the median of
+    the rounds' ratios."""
+    first, second = alternating_rounds(models, x, batch_size, repeats, y)
+    return statistics.median(first), statistics.median(second), _median_ratio(first, second)
 
 
 def inference_rates(model: keras.Model, x: np.ndarray, repeats: int) -> tuple[float, float]:
@@ -450,22 +469,16 @@ def bench_hand_written_kinds(x: np.ndarray, names: list[str], repeats: int) -> l
 
     The hand-written loop's speed over plain Keras is about the most any
     implementation of the model reaches on this CPU: how far a kind's ratio
-    to plain Keras can go. (vae16's loop has no sampling and no KL term, about
-    2% of its training step.) Each ratio is the median of the rounds'."""
+    to plain Keras can go. (vae16's loop has no sampling and no KL term.)
+    Each ratio is the median of the rounds'."""
     rows = []
     for name in names:
         batch = KINDS[name].batch_size
         keras.utils.set_random_seed(0)
-        models = kind_models(name, x)
-        for model in models:
-            warm_up(model, x, x, batch_size=batch)  # the timed epochs' signature
         hand = hand_written_loop(HAND_WRITTEN_TRUNKS[name], batch, x)
-        timers, hand_rates = (_EpochTimer(), _EpochTimer()), []
-        for _ in range(repeats):
-            for model, timer in zip(models, timers, strict=True):
-                model.fit(x, x, epochs=1, batch_size=batch, verbose=0, callbacks=[timer])
-            hand_rates.append(hand())
-        fast, plain = ([len(x) / t for t in timer.seconds] for timer in timers)
+        fast, plain, hand_rates = alternating_rounds(
+            kind_models(name, x), x, batch, repeats, reference=hand
+        )
         rows.append({
             "kind": name,
             "batch_size": batch,
