@@ -131,9 +131,9 @@ class _EpochTimer(keras.callbacks.Callback):
 
 def warm_up(model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> None:
     """Train ``model`` until tracing, compilation and keras_ae's switch to fused
-    training blocks (after ``keras_ae.training.FUSE_AFTER_STEPS`` steps) are
+    training blocks (after ``keras_ae.tensorflow_backend.FUSE_AFTER_STEPS`` steps) are
     behind it, so that timed epochs see its steady speed."""
-    threshold = keras_ae.training.FUSE_AFTER_STEPS
+    threshold = keras_ae.tensorflow_backend.FUSE_AFTER_STEPS
     model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
     if hasattr(model.train_function, "keras_steps"):
         while model.train_function.keras_steps < threshold:
@@ -937,7 +937,7 @@ def main() -> None:
         ceiling_sizes, ceiling_repeats = (1024, 2048, 4096), 3
     if short:
         # the same steady speed after a shorter warm-up than the full run's
-        keras_ae.training.FUSE_AFTER_STEPS = 0
+        keras_ae.tensorflow_backend.FUSE_AFTER_STEPS = 0
     ceiling = sections.run("ceiling", matmul_ceiling, ceiling_sizes, ceiling_repeats)
     kinds = args.kinds or kinds
     print(f"matmul ceiling: {ceiling:.1f} GFLOP/s", flush=True)

@@ -15,7 +15,7 @@ Compile defaults (``model.compile(...)`` afterwards overrides all of them):
   the per-image negative log-likelihood of their ``likelihood``;
 - speed: dense trunks compile with XLA (``jit_compile=True``) and
   ``steps_per_execution=32``, and ``fit`` runs each block of 32 steps as
-  one XLA computation (:func:`keras_ae.training.fused_train_function`):
+  one XLA computation (:func:`keras_ae.tensorflow_backend.fused_train_function`):
   about twice as fast as plain Keras on a CPU; conv trunks use
   Keras's defaults, because XLA slows convolutions down on a CPU. LSTM
   trunks use the defaults too: XLA runs their steps faster, but compiling
@@ -30,7 +30,7 @@ from typing import Any
 
 import keras
 
-from keras_ae import checks
+from keras_ae import backend, checks
 from keras_ae.models import Autoencoder, VariationalAutoencoder
 from keras_ae.trunks import ARCHITECTURES
 
@@ -38,11 +38,6 @@ DEFAULT_TRUNK = {
     "dense": {"hidden_units": (256, 128)},
     "conv": {"filters": (32, 64)},
     "lstm": {"units": (64,)},
-}
-FAST_COMPILE = {
-    "dense": {"jit_compile": True, "steps_per_execution": 32},
-    "conv": {},
-    "lstm": {},
 }
 
 
@@ -111,25 +106,16 @@ def _reconstruction_loss(output_activation: str | None) -> str:
     return "binary_crossentropy" if output_activation == "sigmoid" else "mean_squared_error"
 
 
-def _in_distribution_scope(model: keras.Model | None = None) -> bool:
-    """True inside a ``tf.distribute`` strategy's scope (other than the default
-    one), or for a ``model`` built inside one."""
-    import tensorflow as tf
-
-    if tf.distribute.has_strategy():
-        return True
-    return model is not None and model.distribute_strategy is not tf.distribute.get_strategy()
-
-
 def compile_defaults(
     model: keras.Model, loss: Any, metrics: list | None = None, learning_rate: float = 1e-3
 ) -> keras.Model:
-    """Compile ``model`` with Adam(``learning_rate``), ``loss`` and the trunk's speed settings.
+    """Compile ``model`` with Adam(``learning_rate``), ``loss`` and the speed
+    settings of its trunk on this backend (:func:`keras_ae.backend.compile_speed`).
 
-    Inside a ``tf.distribute`` strategy's scope the speed settings are left
-    out: XLA and ``steps_per_execution`` fail there with TensorFlow 2.21.
+    Inside a distribution the speed settings are left out: XLA and
+    ``steps_per_execution`` fail inside ``tf.distribute`` with TensorFlow 2.21.
     """
-    speed = {} if _in_distribution_scope() else FAST_COMPILE[model.spec["architecture"]]
+    speed = backend.compile_speed(model.spec["architecture"])
     optimizer = keras.optimizers.Adam(learning_rate)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **speed)
     return model
@@ -386,13 +372,7 @@ def build_contractive_autoencoder(
     """
     spec = trunk_spec(architecture, input_shape, **trunk_args)
     spec["contractive_weight"] = checks.non_negative_float("contractive_weight", contractive_weight)
-    model = Autoencoder({"kind": "contractive", **spec}, name=name or "contractive_autoencoder")
-    # batch_jacobian vectorises poorly under XLA: keep plain graph execution.
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=_reconstruction_loss(spec["output_activation"]),
-    )
-    return model
+    return _autoencoder("contractive", spec, name)
 
 
 LIKELIHOODS = {"bernoulli": "sigmoid", "gaussian": None}

@@ -14,7 +14,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from keras_ae import checks, losses
+from keras_ae import backend, checks, losses
 
 register = keras.saving.register_keras_serializable(package="keras_ae")
 
@@ -24,27 +24,18 @@ def random_draws(
 ) -> Any:
     """Standard normal (``"normal"``) or uniform on [0, 1) (``"uniform"``)
     numbers from ``seed_generator``: the numbers ``keras.random.normal`` or
-    ``keras.random.uniform`` draws with it.
+    ``keras.random.uniform`` draws with it, on every backend.
 
-    With the TensorFlow backend the Philox algorithm is named instead of left
-    to ``"auto_select"``, which picks Philox on CPU and GPU, so the numbers are
-    the same. What differs is XLA's program: auto_select derives Philox's key
-    and counter in the graph, and XLA fuses that derivation into the loop
-    over the numbers, repeating it for each one. In the dense VAE's train step
-    on a 2-core CPU that loop took 1.2 ms of thread time a step (about 12%);
-    with Philox named it drops out of the profile. This is the one place the
-    layers use TensorFlow: ``keras.random`` takes no algorithm.
+    Under TensorFlow the same numbers come from
+    :func:`keras_ae.tensorflow_backend.philox_draws`, which XLA compiles to a
+    cheaper program.
     """
     checks.choice("distribution", distribution, ("normal", "uniform"))
-    if keras.backend.backend() != "tensorflow":
-        draw = keras.random.normal if distribution == "normal" else keras.random.uniform
-        return draw(shape, dtype=dtype, seed=seed_generator)
-    import tensorflow as tf
-
-    # keras.random's own cast of the generator's int64 state to an int32 seed
-    seed = tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), tf.int32)
-    draw = tf.random.stateless_normal if distribution == "normal" else tf.random.stateless_uniform
-    return draw(shape, seed=seed, dtype=dtype, alg="philox")
+    tf_only = backend.tensorflow_only()
+    if tf_only is not None:
+        return tf_only.philox_draws(distribution, shape, seed_generator, dtype)
+    draw = keras.random.normal if distribution == "normal" else keras.random.uniform
+    return draw(shape, dtype=dtype, seed=seed_generator)
 
 
 class _Corruption(keras.layers.Layer):
@@ -167,8 +158,27 @@ class DenseTranspose(keras.layers.Layer):
         )
 
 
+class ReportsMetrics:
+    """Mixin for a layer whose ``call`` computes figures to report as metrics.
+
+    ``call`` hands them to :meth:`report`; the model reports them from its
+    ``compute_loss`` (:meth:`update_metrics`), where every backend can
+    update a metric: under JAX a layer's call runs statelessly, without the
+    metrics' variables."""
+
+    def report(self, **values: tuple[Any, Any]) -> None:
+        """Keep ``name=(value, sample_weight)`` for the metric attribute ``name``."""
+        self.__dict__["_pending_metrics"] = values  # outside Keras's tracking
+
+    def update_metrics(self) -> None:
+        """Update each metric with the values kept by the last call, then forget them."""
+        pending = self.__dict__.pop("_pending_metrics", None) or {}
+        for name, (value, sample_weight) in pending.items():
+            getattr(self, name).update_state(value, sample_weight=sample_weight)
+
+
 @register
-class SparsityRegularizer(keras.layers.Layer):
+class SparsityRegularizer(ReportsMetrics, keras.layers.Layer):
     """Sparsity penalty on the code; returns its input unchanged.
 
     - ``sparsity="kl"`` (UFLDL): ``weight * sum_j KL(target || rho_hat_j)``,
@@ -205,8 +215,7 @@ class SparsityRegularizer(keras.layers.Layer):
         else:
             penalty = self.l1 * ops.mean(ops.sum(ops.abs(inputs), axis=-1))
         self.add_loss(penalty)
-        self.mean_activation.update_state(ops.mean(rho_hat))
-        self.sparsity_loss.update_state(penalty)
+        self.report(mean_activation=(ops.mean(rho_hat), None), sparsity_loss=(penalty, None))
         return inputs
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -249,7 +258,7 @@ class Sampling(keras.layers.Layer):
 
 
 @register
-class KLDivergence(keras.layers.Layer):
+class KLDivergence(ReportsMetrics, keras.layers.Layer):
     """Adds ``beta * KL(N(mean, exp(log_var)) || N(0, I))`` per image, in nats.
 
     ``beta`` is a non-trainable variable, so callbacks such as
@@ -274,7 +283,7 @@ class KLDivergence(keras.layers.Layer):
         z_mean, z_log_var = inputs
         kl = ops.mean(losses.gaussian_kl(z_mean, z_log_var))
         self.add_loss(ops.cast(self.beta, kl.dtype) * kl)
-        self.kl_loss.update_state(kl, sample_weight=ops.shape(z_mean)[0])  # like `loss`
+        self.report(kl_loss=(kl, ops.shape(z_mean)[0]))  # weighted by batch size, like `loss`
         return [z_mean, z_log_var]
 
     def compute_output_shape(self, input_shape: Any) -> Any:

@@ -21,22 +21,20 @@ so a ``.keras`` file reloads into the same class with the same ties
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-from keras_ae import datasets, losses, trunks
+from keras_ae import backend, losses, trunks
 from keras_ae import layers as ae_layers
-from keras_ae.training import FusedSteps
 
 register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class Autoencoder(FusedSteps, keras.Model):
+class Autoencoder(backend.TrainingSpeedups, keras.Model):
     """A deterministic autoencoder: ``decoder(encoder(x))``.
 
     ``model.encoder`` and ``model.decoder`` (also ``model.get_layer("encoder")``
@@ -51,7 +49,6 @@ class Autoencoder(FusedSteps, keras.Model):
         self.spec = spec
         self.encoder = encoder
         self.decoder = decoder
-        self._training_rows = datasets.TrainingRows()  # not a weight: outside tracking
         self.contractive_weight = float(spec.get("contractive_weight") or 0.0)
         if self.contractive_weight:
             self.contractive_loss = keras.metrics.Mean(name="contractive_loss")
@@ -80,84 +77,16 @@ class Autoencoder(FusedSteps, keras.Model):
         return inputs, decoder(code), encoder, decoder
 
     def jacobian_norm(self, x: Any) -> Any:
-        """‖∂code/∂x‖²_F per sample: the closed form for a one-layer sigmoid
-        dense encoder, automatic differentiation otherwise."""
-        spec = self.spec
+        """‖∂code/∂x‖²_F per sample: in closed form for dense trunks
+        (:func:`keras_ae.losses.dense_jacobian_norm`), by the backend's
+        automatic differentiation otherwise (:func:`keras_ae.backend.jacobian_norm`)."""
         x = ops.convert_to_tensor(x, dtype="float32")
-        if (
-            spec["architecture"] == "dense"
-            and not spec.get("hidden_units")
-            and spec.get("code_activation") == "sigmoid"
-        ):
-            code = self.encoder(x, training=True)
-            return losses.sigmoid_jacobian_norm(code, self.encoder.get_layer("code").kernel)
-        return losses.jacobian_norm(self.encoder, x)
-
-    def fit(
-        self,
-        x: Any = None,
-        y: Any = None,
-        batch_size: int | None = None,
-        epochs: int = 1,
-        verbose: Any = "auto",
-        callbacks: list | None = None,
-        validation_split: float = 0.0,
-        validation_data: Any = None,
-        shuffle: Any = True,
-        class_weight: dict | None = None,
-        sample_weight: Any = None,
-        initial_epoch: int = 0,
-        steps_per_epoch: int | None = None,
-        validation_steps: int | None = None,
-        validation_batch_size: int | None = None,
-        validation_freq: int = 1,
-    ) -> keras.callbacks.History:
-        """``keras.Model.fit``; the targets default to the inputs.
-
-        ``fit(x)`` trains like ``fit(x, x)``. When the targets are the inputs
-        (``y`` is None or ``x`` itself) and ``x`` is an in-memory float32 array
-        of at most :data:`keras_ae.datasets.ONE_PASS_MAX_BYTES`, ``x`` is held
-        once in memory while ``fit`` runs and each step reads its batch's rows
-        (:class:`keras_ae.datasets.TrainingRows`): the batch serves as input and
-        target and never passes through an input pipeline (the default dense
-        AE trains 1.10× faster than from a pipeline of the images on a 2-core
-        CPU). ``batch_size``, ``shuffle``,
-        ``validation_split`` and ``validation_data`` keep their Keras meaning;
-        other cases (``sample_weight``, ``class_weight``, ``steps_per_epoch``,
-        ``shuffle="batch"``, other targets, datasets) go to Keras unchanged.
-        """
-        kwargs = {
-            "batch_size": batch_size,
-            "epochs": epochs,
-            "verbose": verbose,
-            "callbacks": callbacks,
-            "validation_split": validation_split,
-            "validation_data": validation_data,
-            "shuffle": shuffle,
-            "class_weight": class_weight,
-            "sample_weight": sample_weight,
-            "initial_epoch": initial_epoch,
-            "steps_per_epoch": steps_per_epoch,
-            "validation_steps": validation_steps,
-            "validation_batch_size": validation_batch_size,
-            "validation_freq": validation_freq,
-        }
-        if y is None or y is x:
-            one_pass = _one_pass(self, x, kwargs)
-            if one_pass is not None:
-                (x, kwargs), y = one_pass, None
-        try:
-            return super().fit(x, y, **kwargs)
-        finally:
-            self._training_rows.release()
-
-    def train_step(self, data: Any) -> Any:
-        """Keras's ``train_step``; a batch of row indices (``fit`` on an
-        in-memory array) is first replaced by those rows of the held array."""
-        rows = self._training_rows
-        if rows.holding and _is_row_batch(data):
-            data = rows.take(data)
-        return super().train_step(data)
+        if self.spec["architecture"] == "dense":
+            layers = [*trunks.encoder_dense_layers(self.encoder), self.encoder.get_layer("code")]
+            norm = losses.dense_jacobian_norm(x, layers)
+            if norm is not None:
+                return norm
+        return backend.jacobian_norm(self.encoder, x)
 
     def compute_loss(
         self,
@@ -173,6 +102,9 @@ class Autoencoder(FusedSteps, keras.Model):
         """
         y = x if y is None else y
         loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+        for layer in self.layers:
+            if isinstance(layer, ae_layers.ReportsMetrics):
+                layer.update_metrics()
         if self.contractive_weight:
             penalty = ops.mean(self.jacobian_norm(x))
             self.contractive_loss.update_state(penalty)
@@ -253,66 +185,3 @@ class VariationalAutoencoder(Autoencoder):
         mu = self.encode(pair)[0]
         t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
         return self.decode((1 - t) * mu[0] + t * mu[1])
-
-
-def _is_row_batch(data: Any) -> bool:
-    """A batch of row indices: one integer tensor of rank 1 (an autoencoder's own
-    batches have a rank of at least 2)."""
-    shape = getattr(data, "shape", None)
-    dtype = getattr(data, "dtype", None)
-    return (
-        shape is not None
-        and dtype is not None
-        and len(shape) == 1
-        and "int" in keras.backend.standardize_dtype(dtype)
-    )
-
-
-def _one_pass(model: Autoencoder, x: Any, kwargs: dict) -> tuple[Any, dict] | None:
-    """``fit``'s ``x`` and keyword arguments rewritten to read every batch's rows
-    from ``model``'s held copy of ``x`` (see :meth:`Autoencoder.fit`), or None
-    when that path does not apply (a model of a ``tf.distribute`` strategy
-    among those cases)."""
-    from keras_ae import builders
-
-    simple = all(kwargs.get(key) is None for key in _KERAS_DATA_ARGS)
-    if (
-        not isinstance(x, np.ndarray)
-        or x.dtype != np.float32
-        or x.ndim < 2
-        or x.nbytes > datasets.ONE_PASS_MAX_BYTES
-        or not simple
-        or kwargs["shuffle"] not in (True, False)
-        or builders._in_distribution_scope(model)
-    ):
-        return None
-    kwargs = dict(kwargs)
-    split = kwargs.pop("validation_split") or 0.0
-    if isinstance(split, bool) or not isinstance(split, numbers.Real):
-        raise TypeError(
-            f"`validation_split` must be a number in [0, 1). Received: validation_split={split!r}"
-        )
-    if split and kwargs["validation_data"] is None:
-        if not 0.0 < split < 1.0:
-            raise ValueError(
-                f"`validation_split` must be in [0, 1). Received: validation_split={split!r}"
-            )
-        split_at = int(np.floor(len(x) * (1.0 - split)))
-        if split_at in (0, len(x)):
-            raise ValueError(
-                "`validation_split` leaves no training or no validation samples out of "
-                f"{len(x)}. Received: validation_split={split!r}"
-            )
-        kwargs["validation_data"] = (x[split_at:],)
-        x = x[:split_at]
-    validation = kwargs.get("validation_data")
-    if isinstance(validation, (tuple, list)) and len(validation) == 2:
-        if validation[1] is validation[0]:
-            kwargs["validation_data"] = (validation[0],)
-    batch_size = kwargs.pop("batch_size") or 32
-    dataset = model._training_rows.batches(x, batch_size, kwargs["shuffle"])
-    kwargs["shuffle"] = False  # the dataset shuffles; Keras warns otherwise
-    return dataset, kwargs
-
-
-_KERAS_DATA_ARGS = ("sample_weight", "class_weight", "steps_per_epoch")

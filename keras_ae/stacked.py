@@ -27,14 +27,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_ae import checks, export
+from keras_ae import backend, checks, export
 from keras_ae.builders import (
-    FAST_COMPILE,
     _seed,
     build_denoising_autoencoder,
     build_sparse_autoencoder,
 )
-from keras_ae.training import FusedSteps
 
 #: ``kind`` -> the builder of one layer of the stack.
 LAYER_BUILDERS = {"sparse": build_sparse_autoencoder, "denoising": build_denoising_autoencoder}
@@ -151,7 +149,7 @@ register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class StackedClassifier(FusedSteps, keras.Model):
+class StackedClassifier(backend.TrainingSpeedups, keras.Model):
     """``softmax(W · encoder(x) + b)``: a classifier on a (pretrained) encoder.
 
     ``model.encoder`` is the encoder passed in (shared, not copied);
@@ -214,7 +212,7 @@ def compile_classifier(model: keras.Model) -> keras.Model:
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        **FAST_COMPILE["dense"],
+        **backend.compile_speed("dense"),
     )
     return model
 

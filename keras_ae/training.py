@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_ae import checks
+from keras_ae import backend, checks
 
 
 class NonFiniteLossError(RuntimeError):
@@ -147,209 +147,59 @@ def train(
 
 
 def set_deterministic(seed: int) -> None:
-    """Seed Python, NumPy and Keras, and turn on TensorFlow's op determinism,
-    so that two trainings on the CPU give identical weights."""
-    import tensorflow as tf
-
+    """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``), and
+    under TensorFlow turn on its op determinism, so that two trainings on the
+    CPU give identical weights."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"`seed` must be an integer >= 0. Received: seed={seed!r}")
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    tf_only = backend.tensorflow_only()
+    if tf_only is not None:
+        tf_only.enable_op_determinism()
 
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+#: every ``strategy`` keras_ae knows; :data:`keras_ae.backend.STRATEGIES` says
+#: which ones each backend supports.
+STRATEGIES = backend.ALL_STRATEGIES
 
 
 def make_strategy(name: str = "default", cpu_replicas: int | None = None) -> Any:
-    """Return a ``tf.distribute.Strategy`` to build and train under.
+    """A distribution to build and train under, for this backend.
 
     Args:
-        name: ``"default"`` (one device), ``"mirrored"``
-            (``MirroredStrategy``: every local GPU, or ``cpu_replicas``
-            logical CPU devices) or ``"multiworker"``
-            (``MultiWorkerMirroredStrategy``; each machine runs the same
-            command with its own ``TF_CONFIG``).
+        name: ``"default"`` (one device, every backend); ``"mirrored"``
+            (TensorFlow's ``MirroredStrategy``: every local GPU, or
+            ``cpu_replicas`` logical CPU devices); ``"data-parallel"``
+            (JAX: ``keras.distribution.DataParallel`` over every device of
+            every process; see :mod:`keras_ae.distribution`).
+            ``"multiworker"`` is refused: ``MultiWorkerMirroredStrategy`` is
+            broken with Keras 3.
         cpu_replicas: with ``"mirrored"`` on a machine without GPUs, split
             the CPU into this many logical devices. Must be called before
             TensorFlow has run any operation.
 
-    Build the model inside ``with strategy.scope():`` so its variables are
-    mirrored; ``fit`` then splits each batch across the replicas.
+    Returns:
+        A context manager: build and compile the model inside ``with
+        strategy.scope():`` (TensorFlow) or ``with strategy:`` (any backend
+        through :func:`strategy_scope`).
+
+    Raises:
+        ValueError: the backend does not support ``name``.
     """
-    import tensorflow as tf
-
-    checks.choice("strategy", name, STRATEGIES)
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    devices = None
-    if cpu_replicas is not None and not tf.config.list_physical_devices("GPU"):
-        cpu_replicas = checks.positive_int("cpu_replicas", cpu_replicas)
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        try:
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas
-            )
-        except RuntimeError as err:
-            raise ValueError(
-                "`cpu_replicas` must be set before TensorFlow runs its first operation. "
-                f"Received: cpu_replicas={cpu_replicas}"
-            ) from err
-        devices = [f"/cpu:{i}" for i in range(cpu_replicas)]
-    return tf.distribute.MirroredStrategy(devices)
+    backend.check_strategy(name)
+    tf_only = backend.tensorflow_only()
+    if tf_only is not None:
+        return tf_only.make_strategy(name, cpu_replicas)
+    if name == "data-parallel":
+        return keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+    return None
 
 
-#: Training steps (counted across ``fit`` calls) that run through Keras's own
-#: train function before the fused blocks take over. Compiling the fused
-#: blocks costs about 4 s once for a small dense model on a 2-core CPU and
-#: saves about 1.2 ms a step, so short runs (tests, a tutorial's 15 epochs on
-#: 8,000 digits) never pay for it and long ones repay it within a few
-#: thousand steps.
-FUSE_AFTER_STEPS = 2048
+def strategy_scope(strategy: Any) -> Any:
+    """The context to build, compile and fit a model under ``strategy`` (from
+    :func:`make_strategy`): its ``scope()``, or nothing for the default one."""
+    import contextlib
 
-
-def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
-    """A ``train_function`` for ``model`` that runs each ``steps_per_execution``
-    block of training steps as one XLA computation; ``keras_function`` (Keras's
-    own) where that does not apply.
-
-    Keras's TensorFlow trainer compiles one training step with XLA and calls
-    it ``steps_per_execution`` times from a TensorFlow loop, paying the cost
-    of launching an XLA computation (every weight and optimizer slot passed
-    in and out) at every step. Here the block's batches are stacked and one
-    XLA ``while`` loop runs ``model.train_step`` on each in turn, in the same
-    order, with the same results. The block's leading batches of the first
-    batch's shape run that way; the rest (a smaller last batch of an epoch,
-    or batches of other shapes) run one step at a time, as in Keras. The
-    batches are read in a graph loop and only those read are stacked, so a
-    block cut short by the end of an epoch is not padded, and the block's
-    graph does not grow with ``steps_per_execution``.
-
-    The first :data:`FUSE_AFTER_STEPS` steps of a model's training (at least
-    one block, which also builds the compiled metrics) go through
-    ``keras_function``, so that only runs long enough to repay the extra
-    compilation use the blocks; the results are the same either way. The
-    blocks apply with the TensorFlow backend when the model is compiled with
-    ``jit_compile=True`` and ``steps_per_execution > 1``, outside any
-    ``tf.distribute`` strategy.
-
-    This is the one place keras_ae reaches into Keras's TensorFlow training
-    loop (Keras has no backend-neutral hook for it); the returned function
-    has the contract of Keras's own ``train_function``: it takes a
-    ``tf.data`` iterator, returns the last step's logs and raises
-    ``StopIteration`` when the iterator is exhausted. Its ``fused_steps``
-    attribute counts the steps that ran inside XLA blocks.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return keras_function
-    import tensorflow as tf
-
-    steps = int(model.steps_per_execution or 1)
-    if (
-        steps < 2
-        or model.jit_compile is not True
-        or model.run_eagerly
-        or tf.distribute.has_strategy()
-    ):
-        return keras_function
-    one_step = tf.function(model.train_step, jit_compile=True, reduce_retracing=True)
-
-    @tf.function(jit_compile=True, reduce_retracing=True)
-    def leading_steps(stacked: Any) -> Any:
-        """``train_step`` on each batch of ``stacked`` in turn; the logs start as
-        the metrics' current results, which have the logs' structure."""
-        count = tf.shape(tf.nest.flatten(stacked)[0])[0]
-
-        def body(i: Any, logs: Any) -> tuple[Any, Any]:
-            return i + 1, model.train_step(tf.nest.map_structure(lambda t: t[i], stacked))
-
-        start = (tf.constant(0), model.get_metrics_result())
-        return tf.while_loop(lambda i, _: i < count, body, start)[1]
-
-    def shape_of(value: Any) -> Any:
-        return tf.concat([tf.shape(t) for t in tf.nest.flatten(value)], 0)
-
-    def run_block(iterator: Any, first: Any) -> tuple[Any, Any]:
-        """Stack ``first`` and the batches after it that have its shape, up to
-        ``steps`` batches, and run them fused; then run the batch that ended the
-        stack and the rest of the block one step at a time, as Keras does."""
-        empty = tf.experimental.Optional.empty(iterator.element_spec)
-
-        def next_batch(taken: Any) -> Any:
-            """The next batch, if the block has taken fewer than ``steps``."""
-            return tf.cond(taken < steps, iterator.get_next_as_optional, lambda: empty)
-
-        def shaped_like_first(count: Any, arrays: list, optional: Any) -> Any:
-            return tf.cond(
-                optional.has_value(),
-                lambda: tf.reduce_all(tf.equal(shape_of(optional.get_value()), shape_of(first))),
-                lambda: tf.constant(False),
-            )
-
-        def stack(count: Any, arrays: list, optional: Any) -> tuple[Any, list, Any]:
-            values = tf.nest.flatten(optional.get_value())
-            arrays = [a.write(count, t) for a, t in zip(arrays, values, strict=True)]
-            return count + 1, arrays, next_batch(count + 1)
-
-        arrays = [
-            tf.TensorArray(t.dtype, size=0, dynamic_size=True, element_shape=t.shape).write(0, t)
-            for t in tf.nest.flatten(first)
-        ]
-        one = tf.constant(1)
-        count, arrays, optional = tf.while_loop(
-            shaped_like_first, stack, (one, arrays, next_batch(one))
-        )
-        logs = leading_steps(tf.nest.pack_sequence_as(first, [a.stack() for a in arrays]))
-
-        def one_by_one(taken: Any, logs: Any, optional: Any) -> tuple[Any, Any, Any]:
-            return taken + 1, one_step(optional.get_value()), next_batch(taken)
-
-        _, logs, _ = tf.while_loop(
-            lambda taken, logs, optional: optional.has_value(),
-            one_by_one,
-            (count + 1, logs, optional),
-        )
-        return logs, count
-
-    @tf.function(reduce_retracing=True)
-    def block(iterator: Any) -> tuple[Any, Any, Any]:
-        first = iterator.get_next_as_optional()
-        ran = first.has_value()
-        return ran, *tf.cond(
-            ran,
-            lambda: run_block(iterator, first.get_value()),
-            lambda: (model.get_metrics_result(), 0),
-        )
-
-    def function(iterator: Any) -> Any:
-        # Keras's function runs at least the first block: it builds the compiled
-        # metrics, whose results start the fused blocks' logs
-        threshold = max(FUSE_AFTER_STEPS, 1)
-        if not isinstance(iterator, tf.data.Iterator) or function.keras_steps < threshold:
-            function.keras_steps += steps
-            return keras_function(iterator)
-        ran, logs, fused = block(iterator)
-        if not bool(ran):
-            raise StopIteration
-        function.fused_steps += int(fused)
-        return logs
-
-    function.fused_steps = 0  # steps run inside whole XLA blocks, for tests and profiling
-    function.keras_steps = 0  # steps (about) handed to Keras's own function first
-    return function
-
-
-class FusedSteps:
-    """Mixin for a ``keras.Model`` subclass: ``fit`` uses
-    :func:`fused_train_function` (each ``steps_per_execution`` block of
-    training steps as one XLA computation) where it applies, and Keras's own
-    train function elsewhere."""
-
-    def make_train_function(self, force: bool = False) -> Any:
-        """Keras's ``make_train_function``, with the fused blocks where they apply."""
-        if self.train_function is not None and not force:
-            return self.train_function
-        super().make_train_function(force=True)
-        self.train_function = fused_train_function(self, self.train_function)
-        return self.train_function
+    if strategy is None:
+        return contextlib.nullcontext()
+    return strategy.scope()

@@ -75,7 +75,7 @@ def dense_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = No
         from keras_ae.layers import DenseTranspose
 
         # Encoder layers from the code layer down to the first hidden layer.
-        sources = [tied_to.get_layer("code"), *reversed(_dense_layers(tied_to))]
+        sources = [tied_to.get_layer("code"), *reversed(encoder_dense_layers(tied_to))]
     x = z
     for i, (n, act) in enumerate(zip(units, activations, strict=True)):
         layer_name = f"{name}_dense_{i + 1}"
@@ -86,7 +86,8 @@ def dense_decode(z: Any, spec: dict, name: str, tied_to: keras.Model | None = No
     return layers.Reshape(shape, name=f"{name}_reshape")(x)
 
 
-def _dense_layers(encoder: keras.Model) -> list[layers.Dense]:
+def encoder_dense_layers(encoder: keras.Model) -> list[layers.Dense]:
+    """A dense encoder's hidden Dense layers, input to code (the code layer excluded)."""
     return [
         layer
         for layer in encoder.layers

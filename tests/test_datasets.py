@@ -79,7 +79,7 @@ def test_training_rows_cover_every_row_once_an_epoch_in_a_new_order():
     orders = []
     for _ in range(2):
         keras.utils.set_random_seed(0)
-        rows = datasets.TrainingRows()
+        rows = keras_ae.tensorflow_backend.TrainingRows()
         batches = rows.batches(x, 128, shuffle=True)
         assert [len(b) for b in batches] == [128] * 7 + [104]
         orders.append(np.concatenate([b.numpy() for b in batches]))

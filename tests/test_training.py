@@ -132,7 +132,7 @@ def test_fused_blocks_train_step_for_step_as_keras(mnist, build, monkeypatch):
     """Whole blocks of steps_per_execution steps run as one XLA loop; the weights,
     losses and sampled noise come out as Keras's step-by-step training gives them,
     including across the switch from Keras's loop to the fused blocks."""
-    monkeypatch.setattr(keras_ae.training, "FUSE_AFTER_STEPS", 32)  # one block by Keras
+    monkeypatch.setattr(keras_ae.tensorflow_backend, "FUSE_AFTER_STEPS", 32)  # one block by Keras
     x = mnist[0][0][:2500]  # 39 full batches of 64 and one of 4: a whole block, then a part
     runs = []
     for fused in (True, False):
@@ -160,7 +160,7 @@ def test_fused_blocks_take_datasets_of_unknown_length_and_yield_to_a_users_compi
     runs out); a model compiled by the user without XLA trains with Keras's own loop."""
     import tensorflow as tf
 
-    monkeypatch.setattr(keras_ae.training, "FUSE_AFTER_STEPS", 0)
+    monkeypatch.setattr(keras_ae.tensorflow_backend, "FUSE_AFTER_STEPS", 0)
     x = mnist[0][0][:3000]
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(50).filter(lambda _: True)
     keras.utils.set_random_seed(8)
@@ -183,9 +183,9 @@ def test_short_runs_keep_keras_loop_until_the_fused_blocks_pay_off(mnist):
     model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=8)
     model.fit(x, epochs=2, batch_size=128, verbose=0)  # 64 steps
     assert model.train_function.fused_steps == 0
-    assert keras_ae.training.FUSE_AFTER_STEPS >= 1024
-    epochs = (keras_ae.training.FUSE_AFTER_STEPS - 64) // 32
+    assert keras_ae.tensorflow_backend.FUSE_AFTER_STEPS >= 1024
+    epochs = (keras_ae.tensorflow_backend.FUSE_AFTER_STEPS - 64) // 32
     model.fit(x[:1024], epochs=epochs, batch_size=32, verbose=0)  # 32 steps an epoch
-    assert model.train_function.keras_steps == keras_ae.training.FUSE_AFTER_STEPS
+    assert model.train_function.keras_steps == keras_ae.tensorflow_backend.FUSE_AFTER_STEPS
     model.fit(x, epochs=1, batch_size=128, verbose=0)
     assert model.train_function.fused_steps == 32

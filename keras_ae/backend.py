@@ -1,0 +1,149 @@
+"""What differs between the Keras backends, in one place.
+
+keras_ae's models, layers and losses use ``keras.layers``, ``keras.ops`` and
+``keras.random`` and run on TensorFlow, JAX and PyTorch alike. This module
+holds the few choices that depend on the backend Keras runs on
+(``KERAS_BACKEND``):
+
+- :func:`tensorflow_only`: the hook to :mod:`keras_ae.tensorflow_backend`
+  (TensorFlow's speed-ups and ``tf.distribute``), None on other backends;
+- :class:`TrainingSpeedups`: the mixin the model classes train through:
+  TensorFlow's fused XLA blocks there, nothing (Keras's own loop) elsewhere;
+- :func:`compile_speed`: the compile settings that train fastest, per
+  backend and trunk (measured in ``benchmarks/run.py``);
+- :func:`jacobian_norm`: ‖∂code/∂x‖²_F by each backend's automatic
+  differentiation (``keras.ops`` has no Jacobian);
+- :data:`STRATEGIES` and :func:`check_strategy`: the distribution
+  strategies each backend supports.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import keras
+
+
+def name() -> str:
+    """The Keras backend in use: ``"tensorflow"``, ``"jax"`` or ``"torch"``."""
+    return keras.backend.backend()
+
+
+def tensorflow_only() -> ModuleType | None:
+    """:mod:`keras_ae.tensorflow_backend` under the TensorFlow backend, else None.
+
+    The only route from the rest of keras_ae to TensorFlow-only code: on JAX
+    and PyTorch it returns None without importing anything."""
+    if name() != "tensorflow":
+        return None
+    from keras_ae import tensorflow_backend
+
+    return tensorflow_backend
+
+
+if name() == "tensorflow":
+    from keras_ae.tensorflow_backend import TensorFlowTraining as TrainingSpeedups
+else:
+
+    class TrainingSpeedups:  # type: ignore[no-redef]
+        """Nothing to add on this backend: ``fit`` is Keras's own loop."""
+
+
+#: backend -> trunk architecture -> compile settings. Measured on a 2-core
+#: CPU (docs/benchmarks.md): TensorFlow's dense trunks train about 2x faster
+#: with XLA and 32 steps per execution, while XLA slows its convolutions and
+#: costs more to compile an LSTM than it saves in runs of tens of epochs. JAX
+#: always compiles with XLA; 32 steps per execution pays for dense trunks.
+#: PyTorch trains eagerly (``torch.compile`` costs far more than it saves at
+#: these sizes).
+COMPILE_SPEED: dict[str, dict[str, dict[str, Any]]] = {
+    "tensorflow": {
+        "dense": {"jit_compile": True, "steps_per_execution": 32},
+        "conv": {},
+        "lstm": {},
+    },
+    "jax": {"dense": {"steps_per_execution": 32}, "conv": {}, "lstm": {}},
+    "torch": {"dense": {}, "conv": {}, "lstm": {}},
+}
+
+
+def compile_speed(architecture: str) -> dict[str, Any]:
+    """The compile settings (``jit_compile``, ``steps_per_execution``) for a
+    trunk ``architecture`` on this backend; none inside a distribution."""
+    if in_distribution():
+        return {}
+    return dict(COMPILE_SPEED.get(name(), {}).get(architecture, {}))
+
+
+def in_distribution(model: keras.Model | None = None) -> bool:
+    """True inside a ``tf.distribute`` strategy's scope (TensorFlow), under a
+    ``keras.distribution`` distribution (JAX), or for a ``model`` built in one."""
+    tf_only = tensorflow_only()
+    if tf_only is not None:
+        return tf_only.in_distribution_scope(model)
+    return name() == "jax" and keras.distribution.distribution() is not None
+
+
+def jacobian_norm(encoder: keras.Model, x: Any) -> Any:
+    """‖∂encoder(x)/∂x‖²_F per sample, by the backend's automatic differentiation.
+
+    It costs about one backward pass of the encoder per code unit. Dense
+    trunks use the cheaper closed form in :func:`keras_ae.losses.dense_jacobian_norm`.
+    """
+    tf_only = tensorflow_only()
+    if tf_only is not None:
+        return tf_only.batch_jacobian_norm(encoder, x)
+    if name() == "jax":
+        import jax
+
+        def one(sample: Any) -> Any:
+            return encoder(sample[None], training=True)[0]
+
+        jac = jax.vmap(jax.jacrev(one))(x)
+    elif name() == "torch":
+        import torch
+
+        def one(sample: Any) -> Any:
+            return encoder(sample[None], training=True)[0]
+
+        jac = torch.func.vmap(torch.func.jacrev(one))(x)
+    else:
+        raise NotImplementedError(
+            f"The contractive penalty of a non-dense trunk needs automatic "
+            f"differentiation, which keras_ae does not support on backend {name()!r}."
+        )
+    flat = keras.ops.reshape(jac, (keras.ops.shape(jac)[0], -1))
+    return keras.ops.sum(keras.ops.square(flat), axis=-1)
+
+
+#: backend -> the ``strategy`` values it supports (``keras-ae train --strategy``).
+STRATEGIES: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("default", "mirrored"),
+    "jax": ("default", "data-parallel"),
+    "torch": ("default",),
+}
+#: every ``strategy`` value keras_ae knows, on some backend or none.
+ALL_STRATEGIES = ("default", "mirrored", "data-parallel", "multiworker")
+
+
+def check_strategy(strategy: str) -> str:
+    """Return ``strategy`` if this backend supports it; otherwise raise a
+    ValueError that says which backend does."""
+    from keras_ae import checks
+
+    checks.choice("strategy", strategy, ALL_STRATEGIES)
+    if strategy == "multiworker":
+        raise ValueError(
+            "`strategy` 'multiworker' (tf.distribute.MultiWorkerMirroredStrategy) is broken "
+            "with Keras 3; train across processes with strategy='data-parallel' under "
+            "KERAS_BACKEND=jax. Received: strategy='multiworker'"
+        )
+    supported = STRATEGIES.get(name(), ("default",))
+    if strategy not in supported:
+        where = [b for b, values in STRATEGIES.items() if strategy in values]
+        raise ValueError(
+            f"`strategy` {strategy!r} needs KERAS_BACKEND={where[0]}; backend {name()!r} "
+            f"supports {', '.join(repr(s) for s in supported)}. Received: strategy={strategy!r}"
+        )
+    return strategy
