@@ -1,4 +1,4 @@
-"""The ``keras-ae`` command line: train, evaluate, demo and export-pretrained.
+"""The ``keras-ae`` command line: train, evaluate, export, demo and export-pretrained.
 
 User mistakes (an unknown kind, a missing file, data of the wrong shape or
 dtype, a non-positive count) print one line, ``keras-ae: error: ...``, and
@@ -163,7 +163,7 @@ def _train_one(
     """Build, train, export and measure one kind; return its metrics record and model."""
     import keras
 
-    from keras_ae import export_saved_model, save_keras
+    from keras_ae import backend, export_saved_model, save_keras
     from keras_ae.export import tracked_model
     from keras_ae.kinds import reconstruct
 
@@ -178,9 +178,13 @@ def _train_one(
     seconds = time.perf_counter() - start
     figures = kind.evaluate(model, data)
     save_keras(tracked_model(model), out / "model.keras", overwrite=True)
-    export_saved_model(model, out / "saved_model", overwrite=True)
+    exported = backend.name() != "torch"  # Keras cannot trace PyTorch into a SavedModel
+    if exported:
+        export_saved_model(model, out / "saved_model", overwrite=True)
     record = {
         "kind": kind.name,
+        "backend": backend.name(),
+        "saved_model": exported,
         "epochs": epochs,
         "batch_size": batch_size,
         "train_seconds": round(seconds, 2),
@@ -227,7 +231,37 @@ def cmd_train(args: argparse.Namespace) -> int:
         strategy=strategy,
     )
     print(json.dumps(record, indent=2))
-    print(f"wrote {args.out}/model.keras, saved_model/, metrics.json")
+    if record["saved_model"]:
+        print(f"wrote {args.out}/model.keras, saved_model/, metrics.json")
+    else:
+        print(
+            f"wrote {args.out}/model.keras and metrics.json (no SavedModel under "
+            f"KERAS_BACKEND={record['backend']}: run `keras-ae export {args.out}/model.keras "
+            f"--out {args.out}/saved_model` under tensorflow or jax)"
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import keras
+
+    import keras_ae
+    from keras_ae.export import PathExistsError
+
+    path = Path(args.model)
+    if path.suffix != ".keras" or not path.is_file():
+        raise UsageError(f"MODEL must be an existing .keras file; got {args.model}")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as err:  # a damaged or foreign file: say which, in one line
+        raise UsageError(f"cannot load {args.model}: {str(err).splitlines()[0]}") from None
+    try:
+        target = keras_ae.export_saved_model(model, args.out, overwrite=args.overwrite)
+    except PathExistsError as err:
+        raise UsageError(str(err)) from None
+    except RuntimeError as err:  # a backend that cannot export
+        raise UsageError(str(err)) from None
+    print(f"wrote {target} (SavedModel)")
     return 0
 
 
@@ -358,10 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--strategy",
         default="default",
-        choices=["default", "mirrored", "multiworker"],
-        help="tf.distribute strategy: 'mirrored' (all local GPUs, or "
-        "--cpu-replicas logical CPUs) or 'multiworker' (set TF_CONFIG on "
-        "every machine)",
+        choices=["default", "mirrored", "data-parallel", "multiworker"],
+        help="'mirrored' (TensorFlow: all local GPUs, or --cpu-replicas logical "
+        "CPUs) or 'data-parallel' (JAX: keras.distribution.DataParallel over "
+        "every device); 'multiworker' is refused (broken with Keras 3: use "
+        "data-parallel under KERAS_BACKEND=jax)",
     )
     train.add_argument(
         "--cpu-replicas",
@@ -399,6 +434,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
     demo.set_defaults(func=cmd_demo)
+
+    export = sub.add_parser(
+        "export",
+        help="export a .keras model to a SavedModel",
+        description="Load a keras_ae .keras file (safe mode) and write a "
+        "TensorFlow SavedModel with its named endpoints. Runs under "
+        "KERAS_BACKEND=tensorflow or jax.",
+    )
+    export.add_argument("model", metavar="MODEL", help="a .keras file")
+    export.add_argument("--out", required=True, help="SavedModel folder to write")
+    export.add_argument(
+        "--format", default="saved_model", choices=["saved_model"], help="default saved_model"
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    export.set_defaults(func=cmd_export)
 
     pre = sub.add_parser(
         "export-pretrained",

@@ -31,10 +31,13 @@ from typing import Any
 
 import keras
 
-from keras_ae import checks
+from keras_ae import backend, checks
 from keras_ae.models import Autoencoder, VariationalAutoencoder
 
-Endpoint = tuple[Callable[..., Any], list]
+#: ``(fn, input_signature)``; or ``(compose, "other")`` for an endpoint composed
+#: over the exported function of endpoint ``"other"`` (``compose(fn)`` returns
+#: a ``tf.function``), such as a VAE's ``sample`` over ``decode``.
+Endpoint = tuple[Callable[..., Any], Any]
 
 
 class PathExistsError(FileExistsError, ValueError):
@@ -77,24 +80,37 @@ def autoencoder_endpoints(model: Autoencoder) -> dict[str, Endpoint]:
 def vae_endpoints(model: VariationalAutoencoder) -> dict[str, Endpoint]:
     """The autoencoder endpoints with a deterministic reconstruction through
     the mean, plus ``sample(n, seed)``."""
-    import tensorflow as tf
-
-    latent = model.spec["latent_dim"]
     endpoints = autoencoder_endpoints(model)
 
     def reconstruct(t: Any) -> Any:
         return model.decoder(model.encoder(t, training=False)[0], training=False)
 
-    def sample(n: Any, seed: Any) -> Any:
-        z = tf.random.stateless_normal(tf.stack([n, latent]), seed=tf.stack([seed, 0]))
-        return model.decoder(z, training=False)
-
     endpoints["serve"] = endpoints["reconstruct"] = (reconstruct, [_x_spec(model)])
-    endpoints["sample"] = (
-        sample,
-        [tf.TensorSpec((), tf.int32, name="n"), tf.TensorSpec((), tf.int32, name="seed")],
-    )
+    endpoints["sample"] = (_prior_sample(model.spec["latent_dim"]), "decode")
     return endpoints
+
+
+def _prior_sample(latent: int) -> Callable[[Any], Any]:
+    """A composed endpoint: given the exported ``decode`` function, a
+    ``tf.function`` ``sample(n, seed)`` that decodes ``n`` draws of N(0, I)
+    made from ``seed`` (stateless, so the same seed gives the same images)."""
+
+    def compose(decode: Any) -> Any:
+        import tensorflow as tf
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec((), tf.int32, name="n"),
+                tf.TensorSpec((), tf.int32, name="seed"),
+            ]
+        )
+        def sample(n: Any, seed: Any) -> Any:
+            z = tf.random.stateless_normal(tf.stack([n, latent]), seed=tf.stack([seed, 0]))
+            return decode(z)
+
+        return sample
+
+    return compose
 
 
 #: Exportable class -> its endpoint table. The most specific class wins.
@@ -210,6 +226,13 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
         ValueError: the model has NaN or Inf weights.
         TypeError: ``model`` is not exportable.
     """
+    if backend.name() == "torch":
+        raise RuntimeError(
+            "export_saved_model does not run under KERAS_BACKEND=torch (Keras cannot trace "
+            "PyTorch functions into a SavedModel): save the model with keras_ae.save_keras, "
+            "then export it under KERAS_BACKEND=tensorflow or jax with `keras-ae export "
+            "MODEL.keras --out DIR`."
+        )
     endpoints = _endpoints_for(model)
     target = _target(path, overwrite)
     tracked = tracked_model(model)
@@ -217,8 +240,12 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
 
     archive = keras.export.ExportArchive()
     archive.track(tracked)
+    functions: dict[str, Any] = {}
     for name, (fn, signature) in endpoints.items():
-        archive.add_endpoint(name, fn, input_signature=signature)
+        if isinstance(signature, str):
+            functions[name] = archive.add_endpoint(name, fn(functions[signature]))
+        else:
+            functions[name] = archive.add_endpoint(name, fn, input_signature=signature)
     tmp = staging_path(target)
     try:
         archive.write_out(str(tmp), verbose=False)

@@ -106,14 +106,18 @@ class Kind:
         Kinds whose training is more than ``fit(x, x)`` (greedy stacking, a
         detector's calibration) provide their own ``trainer``.
         """
+        from keras_ae.training import strategy_scope
+
         if self.trainer is not None:
+            if strategy is not None:
+                raise ValueError(
+                    f"Kind {self.name!r} trains in several stages and takes no `strategy`; "
+                    "use the default. Received: strategy={strategy!r}"
+                )
             return self.trainer(self, data, epochs, batch_size, overrides or {}, **fit_kwargs)
-        if strategy is None:
+        with strategy_scope(strategy):
             model = self.make(data.x_train.shape[1:], **(overrides or {}))
-        else:
-            with strategy.scope():
-                model = self.make(data.x_train.shape[1:], **(overrides or {}))
-        self.fit(model, data, epochs=epochs, batch_size=batch_size, **fit_kwargs)
+            self.fit(model, data, epochs=epochs, batch_size=batch_size, **fit_kwargs)
         return model
 
 
