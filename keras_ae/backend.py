@@ -104,10 +104,17 @@ def jacobian_norm(encoder: keras.Model, x: Any) -> Any:
     elif name() == "torch":
         import torch
 
-        def one(sample: Any) -> Any:
-            return encoder(sample[None], training=True)[0]
-
-        jac = torch.func.vmap(torch.func.jacrev(one))(x)
+        # one backward pass per code unit (torch.func.vmap cannot batch Keras's
+        # channels-last convolutions); samples are independent, so the gradient
+        # of a code unit's sum over the batch is each sample's Jacobian row
+        with torch.enable_grad():  # evaluate runs under no_grad
+            x = x.detach().requires_grad_(True)
+            code = encoder(x, training=True)
+            rows = [
+                torch.autograd.grad(code[:, j].sum(), x, create_graph=True)[0]
+                for j in range(code.shape[1])
+            ]
+            jac = torch.stack(rows, 1)
     else:
         raise NotImplementedError(
             f"The contractive penalty of a non-dense trunk needs automatic "

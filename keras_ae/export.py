@@ -206,6 +206,12 @@ def _target(path: str | os.PathLike, overwrite: bool) -> Path:
     return target
 
 
+def saved_model_supported() -> bool:
+    """True where this Keras backend can write a SavedModel (TensorFlow, JAX);
+    under PyTorch save a ``.keras`` file and export it on one of those."""
+    return backend.name() in ("tensorflow", "jax")
+
+
 def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write ``model`` as a TensorFlow SavedModel with named endpoints.
 
@@ -226,7 +232,7 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
         ValueError: the model has NaN or Inf weights.
         TypeError: ``model`` is not exportable.
     """
-    if backend.name() == "torch":
+    if not saved_model_supported():
         raise RuntimeError(
             "export_saved_model does not run under KERAS_BACKEND=torch (Keras cannot trace "
             "PyTorch functions into a SavedModel): save the model with keras_ae.save_keras, "

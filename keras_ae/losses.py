@@ -23,6 +23,7 @@ def _sum_per_sample(values: Any) -> Any:
 @keras.saving.register_keras_serializable(package="keras_ae")
 def bernoulli_nll(y_true: Any, y_pred: Any) -> Any:
     """Binary cross-entropy summed over pixels: −log p(x|z) for a Bernoulli decoder."""
+    y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
     y_pred = ops.clip(y_pred, EPSILON, 1.0 - EPSILON)
     bce = -(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred))
     return _sum_per_sample(bce)
@@ -31,6 +32,7 @@ def bernoulli_nll(y_true: Any, y_pred: Any) -> Any:
 @keras.saving.register_keras_serializable(package="keras_ae")
 def gaussian_nll(y_true: Any, y_pred: Any) -> Any:
     """−log N(x; x̂, 1) summed over pixels: a Gaussian decoder with fixed unit variance."""
+    y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
     sq = ops.square(y_true - y_pred)
     return 0.5 * _sum_per_sample(sq) + 0.5 * math.log(2 * math.pi) * ops.cast(
         ops.prod(ops.shape(y_true)[1:]), sq.dtype
@@ -39,6 +41,7 @@ def gaussian_nll(y_true: Any, y_pred: Any) -> Any:
 
 def gaussian_kl(z_mean: Any, z_log_var: Any) -> Any:
     """KL(N(μ, σ²) ‖ N(0, I)) per sample: −½ Σ (1 + log σ² − μ² − σ²)."""
+    z_mean, z_log_var = ops.convert_to_tensor(z_mean), ops.convert_to_tensor(z_log_var)
     return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
 

@@ -99,10 +99,17 @@ print(f"wrote {out / 'reconstructions.png'}")
 # ## Export
 #
 # A SavedModel with the endpoints serve/reconstruct, encode and decode, usable
-# from plain TensorFlow: `tf.saved_model.load(path).encode(x)`.
+# from plain TensorFlow: `tf.saved_model.load(path).encode(x)`. Keras writes
+# SavedModels under the TensorFlow and JAX backends; under PyTorch we save the
+# `.keras` file, which any backend loads and `keras-ae export` turns into a
+# SavedModel under TensorFlow or JAX.
 
-path = keras_ae.export_saved_model(model, out / "saved_model", overwrite=True)
-print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(model, out / "saved_model", overwrite=True)
+    print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+else:
+    path = keras_ae.save_keras(model, out / "dense.keras", overwrite=True)
+    print(f"wrote {path} (export it with `keras-ae export {path} --out DIR`)")
 
 # ## Conclusion
 #

@@ -128,9 +128,14 @@ print(f"wrote {out / 'denoising.png'}")
 # ## Export
 #
 # The SavedModel runs the clean path: give it a noisy digit, get a clean one.
+# (Under PyTorch, which Keras cannot export, we save a `.keras` file; see tutorial 01.)
 
-path = keras_ae.export_saved_model(denoising, out / "saved_model", overwrite=True)
-print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(denoising, out / "saved_model", overwrite=True)
+    print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+else:
+    path = keras_ae.save_keras(denoising, out / "denoising.keras", overwrite=True)
+    print(f"wrote {path}")
 
 # ## Conclusion
 #

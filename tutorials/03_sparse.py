@@ -155,9 +155,15 @@ fig.savefig(out / "filters.png", dpi=100)
 print(f"wrote {out / 'filters.png'}")
 
 # ## Export
+#
+# (Under PyTorch, which Keras cannot export, we save a `.keras` file; see tutorial 01.)
 
-path = keras_ae.export_saved_model(models["KL sparse"], out / "saved_model", overwrite=True)
-print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(models["KL sparse"], out / "saved_model", overwrite=True)
+    print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+else:
+    path = keras_ae.save_keras(models["KL sparse"], out / "kl_sparse.keras", overwrite=True)
+    print(f"wrote {path}")
 
 # ## Conclusion
 #

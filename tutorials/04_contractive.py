@@ -171,10 +171,15 @@ print(f"wrote {out / 'contractive.png'}")
 # ## Export
 #
 # The penalty belongs to training: the SavedModel and a `.keras` reload hold a
-# plain autoencoder with the contractive model's weights.
+# plain autoencoder with the contractive model's weights. (Under PyTorch, which
+# Keras cannot export, we save only the `.keras` file; see tutorial 01.)
 
-path = keras_ae.export_saved_model(contractive, out / "saved_model", overwrite=True)
-print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(contractive, out / "saved_model", overwrite=True)
+    print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode)")
+else:
+    path = keras_ae.save_keras(contractive, out / "contractive.keras", overwrite=True)
+    print(f"wrote {path}")
 
 # ## Conclusion
 #

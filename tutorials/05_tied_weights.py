@@ -30,7 +30,6 @@ matplotlib.use("Agg")
 import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import keras_ae  # noqa: E402
 
@@ -95,7 +94,9 @@ print(f"  tied    {tied_mse:.5f}  ({tied_mse / untied_mse:.3f}x untied)")
 # ## Round trips
 #
 # A `.keras` file reloads (in safe mode) into the same class with the ties
-# rebuilt; a SavedModel serves the same outputs from plain TensorFlow.
+# rebuilt; a SavedModel serves the same outputs from plain TensorFlow. Keras
+# writes SavedModels under the TensorFlow and JAX backends only, so under
+# PyTorch we stop at the `.keras` file (tutorial 01 says how to export it).
 
 keras_path = keras_ae.save_keras(tied, out / "tied.keras", overwrite=True)
 reloaded = keras.saving.load_model(keras_path, safe_mode=True)
@@ -104,11 +105,14 @@ tie_kept = layer.source.kernel is reloaded.encoder.get_layer("encoder_dense_1").
 keras_gap = np.abs(reloaded.predict(x_test, verbose=0) - reconstructions[tied.name]).max()
 print(f"\n.keras: {keras_path}, tie kept: {tie_kept}, max |difference| {keras_gap:.2e}")
 
-saved_path = keras_ae.export_saved_model(tied, out / "saved_model", overwrite=True)
-served = tf.saved_model.load(str(saved_path))
-sm_gap = np.abs(served.serve(x_test).numpy() - reconstructions[tied.name]).max()
-codes = served.encode(x_test[:5]).numpy()
-print(f"SavedModel: {saved_path}, serve max |difference| {sm_gap:.2e}, encode {codes.shape}")
+if keras_ae.export.saved_model_supported():
+    import tensorflow as tf
+
+    saved_path = keras_ae.export_saved_model(tied, out / "saved_model", overwrite=True)
+    served = tf.saved_model.load(str(saved_path))
+    sm_gap = np.abs(served.serve(x_test).numpy() - reconstructions[tied.name]).max()
+    codes = served.encode(x_test[:5]).numpy()
+    print(f"SavedModel: {saved_path}, serve max |difference| {sm_gap:.2e}, encode {codes.shape}")
 
 # ## Visualise
 #
@@ -139,8 +143,8 @@ print(f"wrote {out / 'tied_weights.png'}")
 
 # ## Export
 #
-# Done above: `tied.keras` and the SavedModel `saved_model/` (endpoints serve,
-# reconstruct, encode, decode).
+# Done above: `tied.keras` and, under TensorFlow or JAX, the SavedModel
+# `saved_model/` (endpoints serve, reconstruct, encode, decode).
 
 # ## Conclusion
 #

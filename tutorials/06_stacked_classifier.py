@@ -150,11 +150,16 @@ print(f"wrote {out / 'stacked_classifier.png'}")
 # ## Export
 #
 # The classifier's SavedModel has `serve` and `classify` (class
-# probabilities) and `encode` (the 200 numbers of the deepest code).
+# probabilities) and `encode` (the 200 numbers of the deepest code). Under
+# PyTorch, which Keras cannot export, only the `.keras` file is written (see
+# tutorial 01).
 
-path = keras_ae.export_saved_model(classifier, out / "saved_model", overwrite=True)
 keras_path = keras_ae.save_keras(classifier, out / "stacked_classifier.keras", overwrite=True)
-print(f"wrote {path} (endpoints: serve, classify, encode) and {keras_path}")
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(classifier, out / "saved_model", overwrite=True)
+    print(f"wrote {path} (endpoints: serve, classify, encode) and {keras_path}")
+else:
+    print(f"wrote {keras_path}")
 
 # ## Conclusion
 #

@@ -199,9 +199,15 @@ print(f"wrote {out / 'samples_latent16.png'}")
 # `sample(n, seed)`, usable from plain TensorFlow:
 # `tf.saved_model.load(path).sample(tf.constant(8), tf.constant(0))`.
 
+# Under PyTorch, which Keras cannot export, the `.keras` files stand in
+# (tutorial 01 says how to export them).
+
 for name, model in models.items():
-    folder = out / ("saved_model_" + name.replace("latent ", "latent").replace(", ", "_"))
-    keras_ae.export_saved_model(model, folder, overwrite=True)
+    slug = name.replace("latent ", "latent").replace(", ", "_")
+    if keras_ae.export.saved_model_supported():
+        folder = keras_ae.export_saved_model(model, out / f"saved_model_{slug}", overwrite=True)
+    else:
+        folder = keras_ae.save_keras(model, out / f"vae_{slug}.keras", overwrite=True)
     print(f"wrote {folder}")
 print(f"\ndone in {time.time() - started:.0f} s")
 

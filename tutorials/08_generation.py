@@ -145,10 +145,14 @@ for name in ("vae.png", "dae.png", "samples.png", "chain.png", "chain_from_digit
 # The VAE's SavedModel has `sample(n, seed)`; the DAE's has
 # `serve`/`reconstruct`, `encode` and `decode` (the clean path: the
 # corruption is active only in training, so a chain outside Python adds its
-# own noise between calls to `reconstruct`).
+# own noise between calls to `reconstruct`). Under PyTorch, which Keras cannot
+# export, we save `.keras` files instead (see tutorial 01).
 
 for name, model in (("vae", vae), ("dae", dae)):
-    path = keras_ae.export_saved_model(model, out / f"saved_model_{name}", overwrite=True)
+    if keras_ae.export.saved_model_supported():
+        path = keras_ae.export_saved_model(model, out / f"saved_model_{name}", overwrite=True)
+    else:
+        path = keras_ae.save_keras(model, out / f"{name}.keras", overwrite=True)
     print(f"wrote {path}")
 print(f"\ndone in {time.time() - started:.0f} s")
 

@@ -145,14 +145,18 @@ print(f"wrote {out / 'worst_normal_digits.png'}")
 # (x → per-image score) and `is_anomaly` (x → 0/1, the threshold baked in),
 # usable from plain TensorFlow.
 
-path = keras_ae.export_saved_model(detector, out / "saved_model", overwrite=True)
-print(f"wrote {path} (endpoints: score, is_anomaly, serve, reconstruct, encode, decode)")
+# (Under PyTorch, which Keras cannot export, this step is skipped; see tutorial 01.)
 
-import tensorflow as tf  # noqa: E402
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(detector, out / "saved_model", overwrite=True)
+    print(f"wrote {path} (endpoints: score, is_anomaly, serve, reconstruct, encode, decode)")
 
-loaded = tf.saved_model.load(str(path))
-exported_flags = loaded.is_anomaly(tf.constant(x_test[:256])).numpy()
-print(f"exported is_anomaly agrees with predict on {np.mean(exported_flags == flags[:256]):.1%}")
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    exported_flags = loaded.is_anomaly(tf.constant(x_test[:256])).numpy()
+    agree = np.mean(exported_flags == flags[:256])
+    print(f"exported is_anomaly agrees with predict on {agree:.1%}")
 
 # ## Conclusion
 #

@@ -230,9 +230,13 @@ print(f"wrote {out / 'examples.png'}")
 #
 # The largest-code autoencoder as a SavedModel (`encode` is the encoder of
 # the codec, `decode` its decoder), with the quantiser's ranges beside it.
+# (Under PyTorch, which Keras cannot export, a `.keras` file; see tutorial 01.)
 
 model = models[largest][0]
-path = keras_ae.export_saved_model(model, out / "saved_model", overwrite=True)
+if keras_ae.export.saved_model_supported():
+    path = keras_ae.export_saved_model(model, out / "saved_model", overwrite=True)
+else:
+    path = keras_ae.save_keras(model, out / "codec.keras", overwrite=True)
 low, high = fit_quantizer(model.encoder.predict(x_train, verbose=0))
 np.savez(out / "quantizer.npz", low=low, high=high)
 print(f"wrote {path} and {out / 'quantizer.npz'}")

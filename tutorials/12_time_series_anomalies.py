@@ -230,12 +230,19 @@ print(f"wrote {out / 'reconstructions.png'}")
 # Each detector exports as one SavedModel: the autoencoder's endpoints
 # (serve/reconstruct, encode, decode) plus `score` (window → MSE) and
 # `is_anomaly` (window → 1/0 at the threshold), usable from plain TensorFlow.
+# Under PyTorch, which Keras cannot export, only the autoencoders' `.keras`
+# files are written (see tutorial 01).
 
 for name, detector in detectors.items():
     slug = name.split()[0].lower()
-    path = keras_ae.export_saved_model(detector, out / f"{slug}_detector", overwrite=True)
-    keras_ae.save_keras(detector.model, out / f"{slug}_autoencoder.keras", overwrite=True)
-    print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode, score, is_anomaly)")
+    keras_path = keras_ae.save_keras(
+        detector.model, out / f"{slug}_autoencoder.keras", overwrite=True
+    )
+    if keras_ae.export.saved_model_supported():
+        path = keras_ae.export_saved_model(detector, out / f"{slug}_detector", overwrite=True)
+        print(f"wrote {path} (endpoints: serve, reconstruct, encode, decode, score, is_anomaly)")
+    else:
+        print(f"wrote {keras_path}")
 print(f"total time {time.perf_counter() - started:.0f} s")
 
 # ## Conclusion
