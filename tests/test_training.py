@@ -61,7 +61,7 @@ def test_fit_holds_the_rows_while_it_runs_and_never_saves_them(mnist, tmp_path):
     weights = len(model.weights)
     history = model.fit(x, epochs=2, batch_size=100, verbose=0)
     assert history.history["loss"][1] < history.history["loss"][0]
-    rows = model._training_rows
+    rows = model._rows()
     assert not rows.holding and rows._variable.numpy().shape == (0, 28, 28, 1)
     function = model.train_function
     model.fit(x[:600], epochs=1, batch_size=100, verbose=0)
