@@ -133,7 +133,8 @@ def warm_up(model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> Non
     """Train ``model`` until tracing, compilation and keras_ae's switch to fused
     training blocks (after ``keras_ae.tensorflow_backend.FUSE_AFTER_STEPS`` steps) are
     behind it, so that timed epochs see its steady speed."""
-    threshold = keras_ae.tensorflow_backend.FUSE_AFTER_STEPS
+    tf_only = keras_ae.backend.tensorflow_only()
+    threshold = tf_only.FUSE_AFTER_STEPS if tf_only is not None else 0
     model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
     if hasattr(model.train_function, "keras_steps"):
         while model.train_function.keras_steps < threshold:

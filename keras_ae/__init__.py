@@ -19,6 +19,36 @@ from keras_ae.export import export_saved_model, save_keras
 
 __version__ = "0.1.0"
 
+#: Submodules loaded on first use (PEP 562), so that ``import keras_ae`` stays
+#: fast and ``keras_ae.anomaly.AnomalyDetector`` works without its own import.
+_LAZY = (
+    "anomaly",
+    "backend",
+    "builders",
+    "checks",
+    "cli",
+    "kinds",
+    "plotting",
+    "pretrained",
+    "profiling",
+    "sampling",
+    "training",
+    "trunks",
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"keras_ae.{name}")
+    raise AttributeError(f"module 'keras_ae' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
 __all__ = [
     "build_contractive_autoencoder",
     "build_conv_autoencoder",
@@ -27,6 +57,8 @@ __all__ = [
     "build_lstm_autoencoder",
     "build_sparse_autoencoder",
     "build_vae",
+    "anomaly",
+    "backend",
     "baselines",
     "callbacks",
     "datasets",
@@ -35,6 +67,9 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "pretrained",
+    "sampling",
     "save_keras",
     "stacked",
+    "training",
 ]

@@ -299,9 +299,9 @@ class AnomalyDetector:
 
     def _check_x(self, name: str, x: Any) -> np.ndarray:
         shape = None if self.model is None else self.model.input_shape[1:]
-        unit = self.score == "bce" or (
-            self.score == "elbo" and self.model.spec["likelihood"] == "bernoulli"
-        )
+        spec = getattr(self.model, "spec", {})
+        # a sigmoid output (or a Bernoulli VAE) only fits data in [0, 1]
+        unit = self.score == "bce" or spec.get("output_activation") == "sigmoid"
         return checks.images(name, x, shape=shape, unit_range=unit)
 
     def _check_fitted(self) -> None:

@@ -171,7 +171,7 @@ def make_strategy(name: str = "default", cpu_replicas: int | None = None) -> Any
             (TensorFlow's ``MirroredStrategy``: every local GPU, or
             ``cpu_replicas`` logical CPU devices); ``"data-parallel"``
             (JAX: ``keras.distribution.DataParallel`` over every device of
-            every process; see :mod:`keras_ae.distribution`).
+            every process).
             ``"multiworker"`` is refused: ``MultiWorkerMirroredStrategy`` is
             broken with Keras 3.
         cpu_replicas: with ``"mirrored"`` on a machine without GPUs, split

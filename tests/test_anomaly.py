@@ -214,3 +214,13 @@ def test_exported_endpoints_match_the_detector_without_keras_ae(one_class, tmp_p
 def test_export_needs_a_fitted_detector(tmp_path):
     with pytest.raises(NotFittedError, match="fit"):
         keras_ae.export_saved_model(AnomalyDetector(), tmp_path / "detector")
+
+
+def test_detector_refuses_unscaled_pixels_for_a_sigmoid_model(mnist):
+    """The detector checks data as training.train does: [0, 255] pixels for a
+    sigmoid model are refused, naming the argument, before any training."""
+    x = mnist[1][0][:64] * 255.0
+    detector = AnomalyDetector(keras_ae.build_dense_autoencoder(hidden_units=(16,), latent_dim=4))
+    with pytest.raises(ValueError, match=r"`x_normal` must lie in \[0, 1\]"):
+        detector.fit(x, epochs=1)
+    assert not hasattr(detector, "threshold_")

@@ -103,6 +103,8 @@ def test_kl_layer_adds_beta_times_the_known_kl():
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(out_log_var), z_log_var)
     assert len(layer.losses) == 1
     np.testing.assert_allclose(float(layer.losses[0]), 0.5 * expected, rtol=1e-6)
+    assert float(layer.kl_loss.result()) == 0.0  # reported by the model's compute_loss:
+    layer.update_metrics()
     np.testing.assert_allclose(float(layer.kl_loss.result()), expected, rtol=1e-6)
     layer.beta.assign(2.0)  # beta is a variable: no rebuild needed
     layer([z_mean, z_log_var])
