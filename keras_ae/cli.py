@@ -26,6 +26,52 @@ class UsageError(Exception):
     """A mistake in the command line or its files: one line, exit code 2."""
 
 
+#: What the command is doing now, for the one-line report of a failure.
+_stage = {"now": "starting"}
+
+
+def _doing(what: str) -> None:
+    _stage["now"] = what
+
+
+def _raised_by_keras_ae(err: BaseException) -> bool:
+    """True if the innermost frame of ``err``'s traceback is keras_ae's own code
+    (its argument and data checks), not a library's."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and Path(tb.tb_frame.f_code.co_filename).parent == Path(__file__).parent
+
+
+def _report_failure(err: BaseException, args: argparse.Namespace | None) -> None:
+    """A failure inside keras_ae or its libraries: one line on stderr; the
+    traceback to ``--out``/keras-ae-error.log (stderr with ``--debug``)."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(err))
+    if args is not None and getattr(args, "debug", False):
+        sys.stderr.write(text)
+        where = "above"
+    else:
+        folder = Path(getattr(args, "out", None) or tempfile.mkdtemp(prefix="keras-ae-"))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            log = folder / "keras-ae-error.log"
+            log.write_text(text)
+        except OSError:
+            log = Path(tempfile.mkstemp(prefix="keras-ae-error-", suffix=".log")[1])
+            log.write_text(text)
+        where = f"in {log}"
+    first = (str(err).strip().splitlines() or [""])[0][:200]
+    print(
+        f"{PROG}: failed while {_stage['now']}: {type(err).__name__}: {first} "
+        f"(a failure inside keras_ae or its libraries, not in your command; the traceback "
+        f"is {where}; rerun with --debug to print it)",
+        file=sys.stderr,
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not the whole usage block
         raise UsageError(f"{message} (see `{self.prog} --help`)")
@@ -172,11 +218,14 @@ def _train_one(
     if not resume and backup.exists():
         shutil.rmtree(backup)
     start = time.perf_counter()
+    _doing(f"training {kind.name}")
     model = kind.train(
         data, epochs, batch_size, overrides, strategy, resume_dir=backup, verbose=verbose
     )
     seconds = time.perf_counter() - start
+    _doing(f"evaluating {kind.name}")
     figures = kind.evaluate(model, data)
+    _doing(f"saving {kind.name} to {out}")
     save_keras(tracked_model(model), out / "model.keras", overwrite=True)
     exported = backend.name() != "torch"  # Keras cannot trace PyTorch into a SavedModel
     if exported:
@@ -206,6 +255,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from keras_ae.training import make_strategy
 
     kind = KINDS[args.kind]
+    _doing(f"loading --data {args.data}")
     data = load_data(args.data)
     if args.precision != "float32":
         import keras
@@ -360,11 +410,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     kinds = ", ".join(KINDS)
     parser = _Parser(prog=PROG, description="Train, evaluate and export keras_ae autoencoders.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        help="on a failure inside keras_ae or its libraries, print the traceback to stderr",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     train = sub.add_parser(
         "train",
+        parents=[common],
         help="train one model kind, then export it",
         description=f"Train one model kind ({kinds}) and write model.keras, "
         "saved_model/, metrics.json and PNGs of reconstructions (and "
@@ -415,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser(
         "evaluate",
+        parents=[common],
         help="print test metrics of a saved model",
         description="Print the test metrics of a SavedModel folder or a "
         ".keras file on --data's test split.",
@@ -427,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
+        parents=[common],
         help="train every kind briefly and draw an overview",
         description="Train every model kind briefly on the embedded MNIST, "
         "export each, write overview.png with a row per kind and print a "
@@ -437,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser(
         "export",
+        parents=[common],
         help="export a .keras model to a SavedModel",
         description="Load a keras_ae .keras file (safe mode) and write a "
         "TensorFlow SavedModel with its named endpoints. Runs under "
@@ -452,6 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre = sub.add_parser(
         "export-pretrained",
+        parents=[common],
         help="regenerate the pretrained SavedModels",
         description="Train every kind with its tutorial settings and a fixed "
         "seed, export the SavedModels and write manifest.json.",
@@ -470,6 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_ae.training import NonFiniteLossError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = None
+    _doing("reading the command line")
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -480,8 +543,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
+        if not _raised_by_keras_ae(err):  # a library's error, not a checked mistake
+            _report_failure(err, args)
+            return 1
         print(f"{PROG}: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted while {_stage['now']}", file=sys.stderr)
+        return 130
+    except Exception as err:
+        _report_failure(err, args)
+        return 1
 
 
 if __name__ == "__main__":

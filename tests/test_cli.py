@@ -139,3 +139,72 @@ def test_error_cases_give_one_line_and_exit_code_2(tmp_path, small_npz):
         "noise_level",
     )
     assert not out.exists() or not any(out.rglob("*.keras"))
+
+
+def test_a_failure_inside_a_library_is_one_line_exit_1_with_the_traceback_logged(
+    small_npz, tmp_path, monkeypatch, capsys
+):
+    """A user mistake exits 2 with `keras-ae: error:`; a failure inside the
+    libraries exits 1 with one line saying what was being done, and the
+    traceback goes to --out/keras-ae-error.log (to stderr with --debug)."""
+    import keras
+
+    from keras_ae import cli
+
+    def broken_fit(self, *args, **kwargs):
+        raise RuntimeError("device lost\nsecond line of an internal message")
+
+    monkeypatch.setattr(keras.Model, "fit", broken_fit)
+    out = tmp_path / "run"
+    code = cli.main(["train", "dense", "--data", str(small_npz), "--epochs", "1",
+                     "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith("keras-ae: failed while training dense: RuntimeError: device lost")
+    log = (out / "keras-ae-error.log").read_text()
+    assert "Traceback" in log and "broken_fit" in log
+    assert not (out / "model.keras").exists()
+
+    code = cli.main(["train", "dense", "--data", str(small_npz), "--epochs", "1", "--debug",
+                     "--out", str(tmp_path / "debug")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" in err and "broken_fit" in err
+
+    code = cli.main(["train", "dense", "--epochs", "0", "--out", str(tmp_path / "mistake")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("keras-ae: error:")
+
+
+def test_multiworker_is_refused_before_training_naming_data_parallel(tmp_path):
+    out = tmp_path / "run"
+    proc = keras_ae_cli("train", "dense", "--strategy", "multiworker", "--out", out)
+    assert proc.returncode == 2
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("keras-ae: error:") and "data-parallel" in line
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_export_command_writes_a_saved_model_from_a_keras_file(small_npz, tmp_path):
+    from conftest import call_without_keras_ae
+
+    import keras_ae
+
+    (x, _), _ = keras_ae.datasets.load_mnist(source="embedded")
+    model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=4)
+    model.fit(x[:256], epochs=1, verbose=0)
+    keras_ae.save_keras(model, tmp_path / "m.keras")
+    proc = keras_ae_cli("export", tmp_path / "m.keras", "--out", tmp_path / "sm")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    served = call_without_keras_ae(tmp_path / "sm", {"encode__a": x[:8]}, tmp_path)
+    np.testing.assert_allclose(served["encode__a__0"], model.encoder.predict(x[:8]), atol=1e-5)
+    again = keras_ae_cli("export", tmp_path / "m.keras", "--out", tmp_path / "sm")
+    assert again.returncode == 2 and "overwrite" in again.stderr
+    assert (
+        keras_ae_cli(
+            "export", tmp_path / "m.keras", "--out", tmp_path / "sm", "--overwrite"
+        ).returncode
+        == 0
+    )
+    (tmp_path / "bad.keras").write_bytes(b"not a zip")
+    bad = keras_ae_cli("export", tmp_path / "bad.keras", "--out", tmp_path / "x")
+    assert bad.returncode == 2 and "cannot load" in bad.stderr and not (tmp_path / "x").exists()
