@@ -1,4 +1,5 @@
-"""The ``keras-ae`` command line: train, evaluate, export, demo and export-pretrained.
+"""The ``keras-ae`` command line: train, evaluate, export, demo, pretrained and
+export-pretrained.
 
 User mistakes (an unknown kind, a missing file, data of the wrong shape or
 dtype, a non-positive count) print one line, ``keras-ae: error: ...``, and
@@ -393,6 +394,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrained(args: argparse.Namespace) -> int:
+    from keras_ae import pretrained
+
+    listed = pretrained.list(args.directory)
+    if args.json:
+        print(json.dumps(listed, indent=2))
+        return 0
+    print(f"{'name':<12} {'kind':<12} {'size':>8}  {'test metrics':<34} endpoints")
+    for name, entry in listed.items():
+        figures = ", ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items())
+        size = f"{entry['size_bytes'] / 2**20:.1f} MB"
+        endpoints = ", ".join(entry["endpoints"])
+        print(f"{name:<12} {entry['kind']:<12} {size:>8}  {figures:<34} {endpoints}")
+    print(f"load one with keras_ae.pretrained.load(name), from {pretrained.default_directory()}")
+    return 0
+
+
 def cmd_export_pretrained(args: argparse.Namespace) -> int:
     from keras_ae.pretrained import export_pretrained
 
@@ -509,6 +527,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     export.set_defaults(func=cmd_export)
+
+    listing = sub.add_parser(
+        "pretrained",
+        parents=[common],
+        help="list the pretrained models",
+        description="List the pretrained models the package carries: each "
+        "one's kind, size, test metrics and endpoints.",
+    )
+    listing.add_argument("--directory", help="another saved_models folder")
+    listing.add_argument("--json", action="store_true", help="print the listing as JSON")
+    listing.set_defaults(func=cmd_pretrained)
 
     pre = sub.add_parser(
         "export-pretrained",

@@ -21,7 +21,19 @@ from typing import Any
 from keras_ae.datasets import sha256
 
 MANIFEST = "manifest.json"
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "saved_models"
+
+
+def default_directory() -> Path:
+    """The pretrained models' folder: ``keras_ae/saved_models`` inside an installed
+    package (the wheel carries them), else the repository's ``saved_models/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "saved_models", here.parent / "saved_models"):
+        if (candidate / MANIFEST).is_file():
+            return candidate
+    return here / "saved_models"
+
+
+DEFAULT_DIRECTORY = default_directory()
 
 
 class TamperedModelError(ValueError):
@@ -29,11 +41,13 @@ class TamperedModelError(ValueError):
 
 
 def _directory(directory: str | os.PathLike | None) -> Path:
-    path = Path(directory) if directory is not None else DEFAULT_DIRECTORY
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"`directory` must be a path or None. Received: directory={directory!r}")
+    path = Path(directory) if directory is not None else default_directory()
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(
             f"No {MANIFEST} in {str(path)!r}. Pass directory= pointing at a saved_models/ folder "
-            "(it comes with a clone of the keras_ae repository, or regenerate it with "
+            "(the installed package carries one; regenerate it with "
             "`keras-ae export-pretrained saved_models/`)."
         )
     return path
@@ -80,13 +94,31 @@ def verify(name: str, directory: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def list(directory: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """What is there: ``{name: {"kind", "description", "endpoints", "metrics",
+    "epochs", "size_bytes"}}`` for every pretrained model, from the manifest."""
+    root = _directory(directory)
+    listed = {}
+    for name, entry in sorted(read_manifest(root)["models"].items()):
+        folder = root / entry["path"]
+        listed[name] = {
+            "kind": entry["kind"],
+            "description": entry["description"],
+            "endpoints": sorted(entry["endpoints"]),
+            "metrics": entry["metrics"],
+            "epochs": entry["epochs"],
+            "size_bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+        }
+    return listed
+
+
 def load(name: str, directory: str | os.PathLike | None = None) -> Any:
     """Load pretrained model ``name`` with ``tf.saved_model.load`` after checking its hashes.
 
     Args:
         name: a model name from the manifest (e.g. ``"dense"``, ``"vae"``).
-        directory: the saved_models folder; default the repository's
-            ``saved_models/``.
+        directory: the saved_models folder; default the one the package
+            carries (:func:`default_directory`).
 
     Returns:
         The loaded SavedModel, with its endpoints as attributes
@@ -136,7 +168,7 @@ def export_pretrained(
 
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
-    names = list(KINDS) if not only else only
+    names = [*KINDS] if not only else only
     manifest: dict[str, Any] = {"models": {}}
     if only and (root / MANIFEST).is_file():
         manifest = read_manifest(root)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -81,3 +85,68 @@ def test_load_by_name_and_refuse_a_tampered_model(tmp_path):
         pretrained.load(name, copy)
     with pytest.raises(ValueError, match="name"):
         pretrained.load("no-such-model", copy)
+
+
+_FROM_THE_WHEEL = """
+import json, sys
+import numpy as np
+import keras_ae
+
+site = sys.argv[1]
+assert keras_ae.__file__.startswith(site), keras_ae.__file__
+listed = keras_ae.pretrained.list()
+x = np.zeros((2, 28, 28, 1), "float32")
+for name, entry in listed.items():
+    model = keras_ae.pretrained.load(name)  # checks every file's sha256 first
+    endpoint = getattr(model, "reconstruct", None) or model.serve
+    assert np.asarray(endpoint(x)).shape[0] == 2
+print(json.dumps(sorted(listed)))
+"""
+
+
+def test_the_wheel_carries_every_pretrained_model(tmp_path):
+    """A wheel built from the repository holds saved_models/ as
+    keras_ae/saved_models; installed into a fresh folder, every model loads
+    (hashes checked) from a working directory outside the clone."""
+    wheels, site, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pip = [sys.executable, "-m", "pip", "-q"]
+    build = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(wheels), str(REPO)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = wheels.glob("keras_ae-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "keras_ae/saved_models/manifest.json" in names
+    for name, entry in MANIFEST.items():
+        for file in entry["files"]:
+            assert f"keras_ae/saved_models/{entry['path']}/{file}" in names, (name, file)
+    install = subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(site), str(wheel)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-3000:]
+    env = {**os.environ, "PYTHONPATH": str(site), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FROM_THE_WHEEL, str(site)],
+        capture_output=True, text=True, cwd=elsewhere, env=env, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == sorted(MANIFEST)
+
+
+def test_pretrained_list_and_cli_listing(capsys):
+    from keras_ae import cli
+
+    listed = pretrained.list()
+    assert sorted(listed) == sorted(MANIFEST)
+    for name, entry in listed.items():
+        assert entry["metrics"] == MANIFEST[name]["metrics"] and entry["size_bytes"] > 10_000
+        assert "reconstruct" in entry["endpoints"] or "classify" in entry["endpoints"]
+    assert cli.main(["pretrained"]) == 0
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in MANIFEST) and "psnr 18.75" in printed
+    assert cli.main(["pretrained", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(listed))
