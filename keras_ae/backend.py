@@ -7,8 +7,9 @@ holds the few choices that depend on the backend Keras runs on
 
 - :func:`tensorflow_only`: the hook to :mod:`keras_ae.tensorflow_backend`
   (TensorFlow's speed-ups and ``tf.distribute``), None on other backends;
-- :class:`TrainingSpeedups`: the mixin the model classes train through:
-  TensorFlow's fused XLA blocks there, nothing (Keras's own loop) elsewhere;
+- :class:`ModelHooks`: the mixin the model classes inherit: TensorFlow's
+  fused XLA blocks there (:class:`TrainingSpeedups`), nothing (Keras's own
+  loop) elsewhere, and compile configs that load under every backend;
 - :func:`compile_speed`: the compile settings that train fastest, per
   backend and trunk (measured in ``benchmarks/run.py``);
 - :func:`jacobian_norm`: ‖∂code/∂x‖²_F by each backend's automatic
@@ -48,6 +49,48 @@ else:
 
     class TrainingSpeedups:  # type: ignore[no-redef]
         """Nothing to add on this backend: ``fit`` is Keras's own loop."""
+
+
+def portable_compile_config(config: dict | None) -> dict | None:
+    """``config`` (a model's compile config) with its optimizer named as
+    ``keras.optimizers`` names it rather than by a backend's own class.
+
+    Under PyTorch (and JAX) Keras records an optimizer by its backend module
+    (``keras.src.backend.torch.optimizers.torch_adam``), so a ``.keras`` file
+    saved there would rebuild PyTorch's optimizer under TensorFlow."""
+    if not config or not isinstance(config.get("optimizer"), dict):
+        return config
+    optimizer = config["optimizer"]
+    module = str(optimizer.get("module", ""))
+    if module.startswith("keras.src.backend.") and hasattr(
+        keras.optimizers, optimizer.get("class_name", "")
+    ):
+        optimizer = {**optimizer, "module": "keras.optimizers", "registered_name": None}
+        config = {**config, "optimizer": optimizer}
+    return config
+
+
+class ModelHooks(TrainingSpeedups):
+    """The hook keras_ae's model classes inherit: the backend's training
+    speed-ups (:class:`TrainingSpeedups`) and compile configs that load under
+    every backend."""
+
+    def get_compile_config(self) -> dict | None:
+        return portable_compile_config(super().get_compile_config())
+
+    def compile_from_config(self, config: dict) -> None:
+        """Keras's, with this backend's speed settings: a file saved under
+        TensorFlow asks for 32 steps per execution, which PyTorch refuses."""
+        config = portable_compile_config(config)
+        if config:
+            architecture = getattr(self, "spec", {}).get("architecture", "dense")
+            speed = compile_speed(architecture)
+            config = {
+                **config,
+                "jit_compile": speed.get("jit_compile", "auto"),
+                "steps_per_execution": speed.get("steps_per_execution", 1),
+            }
+        super().compile_from_config(config)
 
 
 #: backend -> trunk architecture -> compile settings. Measured on a 2-core

@@ -34,7 +34,7 @@ register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class Autoencoder(backend.TrainingSpeedups, keras.Model):
+class Autoencoder(backend.ModelHooks, keras.Model):
     """A deterministic autoencoder: ``decoder(encoder(x))``.
 
     ``model.encoder`` and ``model.decoder`` (also ``model.get_layer("encoder")``

@@ -149,7 +149,7 @@ register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class StackedClassifier(backend.TrainingSpeedups, keras.Model):
+class StackedClassifier(backend.ModelHooks, keras.Model):
     """``softmax(W · encoder(x) + b)``: a classifier on a (pretrained) encoder.
 
     ``model.encoder`` is the encoder passed in (shared, not copied);

@@ -411,3 +411,18 @@ def test_tutorial_runs_on_backend(script, name, tmp_path):
     assert pngs and all(p.stat().st_size > 1000 for p in pngs)
     exported = list(tmp_path.rglob("saved_model.pb")) + list(tmp_path.rglob("*.keras"))
     assert exported, "the tutorial exports or saves its model"
+
+
+def test_cli_trains_data_parallel_on_jax(tmp_path):
+    """`keras-ae train --strategy data-parallel` under JAX over 2 host devices
+    writes the model, a SavedModel that serves and metrics.json."""
+    code = "import sys; from keras_ae.cli import main; sys.exit(main(sys.argv[1:]))"
+    flags = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    _run("jax", code, "train", "dense", "--epochs", "2", "--strategy", "data-parallel",
+         "--out", tmp_path, env=flags)  # fmt: skip
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["backend"] == "jax" and record["saved_model"] is True
+    assert record["test"]["psnr"] > 12
+    x = keras_ae.datasets.load_mnist(source="embedded")[1][0][:8]
+    served = call_without_keras_ae(tmp_path / "saved_model", {"reconstruct__a": x}, tmp_path)
+    assert served["reconstruct__a__0"].shape == x.shape
