@@ -125,7 +125,11 @@ def load_data(source: str) -> Any:
             raise UsageError(
                 f"--data {source} must hold an array 'x_train'; it holds {archive.files}"
             )
-        arrays = {k: archive[k] for k in ("x_train", "y_train", "x_test", "y_test") if k in archive}
+        try:
+            keys = ("x_train", "y_train", "x_test", "y_test")
+            arrays = {k: archive[k] for k in keys if k in archive}
+        except Exception as err:  # noqa: BLE001 - a damaged member is the user's file
+            raise UsageError(f"--data {source} has a damaged array ({err})") from None
     x_train = arrays["x_train"]
     if not np.issubdtype(x_train.dtype, np.number) or x_train.dtype == bool:
         raise UsageError(f"--data {source}: x_train must be numeric; got dtype {x_train.dtype}")
@@ -293,8 +297,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def _load_keras(path: Path) -> Any:
+    """A .keras file loaded in safe mode; a damaged or foreign file is the user's mistake."""
     import keras
+
+    import keras_ae  # noqa: F401 - registers keras_ae's classes for loading
+
+    _doing(f"loading {path}")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - say which file, in one line
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UsageError(f"cannot load {path}: {first}") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
 
     import keras_ae
     from keras_ae.export import PathExistsError
@@ -302,10 +319,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     path = Path(args.model)
     if path.suffix != ".keras" or not path.is_file():
         raise UsageError(f"MODEL must be an existing .keras file; got {args.model}")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as err:  # a damaged or foreign file: say which, in one line
-        raise UsageError(f"cannot load {args.model}: {str(err).splitlines()[0]}") from None
+    model = _load_keras(path)
     try:
         target = keras_ae.export_saved_model(model, args.out, overwrite=args.overwrite)
     except PathExistsError as err:
@@ -335,7 +349,6 @@ def _evaluate_saved_model(path: Path, data: Any) -> dict[str, float]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import keras
 
     import keras_ae  # noqa: F401 - registers keras_ae's classes for loading
     from keras_ae.kinds import Data, autoencoder_metrics, vae_metrics
@@ -350,7 +363,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.path} is a folder without saved_model.pb")
         figures = _evaluate_saved_model(path, data)
     elif path.suffix == ".keras":
-        model = keras.saving.load_model(path, safe_mode=True)
+        model = _load_keras(path)
         if model.input_shape[1:] != data.x_test.shape[1:]:
             raise UsageError(
                 f"the model takes {model.input_shape[1:]}, --data gives {data.x_test.shape[1:]}"

@@ -510,7 +510,17 @@ def from_array_file(
     checks.choice("targets", targets, ("inputs", "none"))
     if not isinstance(path, (str, os.PathLike)) or not Path(path).is_file():
         raise ValueError(f"`path` must be an existing .npy file. Received: path={path!r}")
-    array = np.load(path, mmap_mode="r")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(
+            f"`path` must be a readable .npy file. Received: path={str(path)!r} ({err})"
+        ) from None
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(
+            f"`path` must hold a numeric array. Received: path={str(path)!r} "
+            f"with dtype {getattr(array, 'dtype', type(array).__name__)}"
+        )
     if array.ndim < 2 or len(array) == 0:
         raise ValueError(f"`path` must hold a non-empty array (N, ...). Found shape {array.shape}.")
     divisor = 255.0 if array.dtype == np.uint8 else 1.0

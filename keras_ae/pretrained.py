@@ -53,10 +53,38 @@ def _directory(directory: str | os.PathLike | None) -> Path:
     return path
 
 
+class DamagedManifestError(ValueError):
+    """``manifest.json`` is not valid JSON or lacks what every entry needs."""
+
+
 def read_manifest(directory: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Return the manifest: ``{"models": {name: entry}, ...}``."""
-    with open(_directory(directory) / MANIFEST, encoding="utf-8") as handle:
-        return json.load(handle)
+    """Return the manifest: ``{"models": {name: entry}, ...}``.
+
+    Raises:
+        DamagedManifestError: the file is not JSON, or an entry lacks its
+            ``path`` (a folder inside the manifest's folder) or ``files``.
+    """
+    path = _directory(directory) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DamagedManifestError(f"{str(path)!r} is not valid JSON ({err}).") from None
+    models = manifest.get("models") if isinstance(manifest, dict) else None
+    if not isinstance(models, dict):
+        raise DamagedManifestError(f"{str(path)!r} has no 'models' table.")
+    for name, entry in models.items():
+        where = f"{str(path)!r}, entry {name!r}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
+            raise DamagedManifestError(f"{where} has no 'files' table of sha256 hashes.")
+        folder = entry.get("path")
+        if not isinstance(folder, str) or not folder:
+            raise DamagedManifestError(f"{where} has no 'path'.")
+        root = path.parent.resolve()
+        if root not in (root / folder).resolve().parents:
+            raise DamagedManifestError(
+                f"{where} points outside its folder: path={folder!r}. Refusing to load it."
+            )
+    return manifest
 
 
 def file_hashes(path: str | os.PathLike) -> dict[str, str]:
@@ -76,6 +104,8 @@ def verify(name: str, directory: str | os.PathLike | None = None) -> Path:
     """
     root = _directory(directory)
     models = read_manifest(root)["models"]
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a str. Received: name={name!r}")
     if name not in models:
         raise ValueError(
             f"`name` must be one of {', '.join(sorted(models))}. Received: name={name!r}"
@@ -102,11 +132,11 @@ def list(directory: str | os.PathLike | None = None) -> dict[str, dict[str, Any]
     for name, entry in sorted(read_manifest(root)["models"].items()):
         folder = root / entry["path"]
         listed[name] = {
-            "kind": entry["kind"],
-            "description": entry["description"],
-            "endpoints": sorted(entry["endpoints"]),
-            "metrics": entry["metrics"],
-            "epochs": entry["epochs"],
+            "kind": entry.get("kind", name),
+            "description": entry.get("description", ""),
+            "endpoints": sorted(entry.get("endpoints") or {}),
+            "metrics": entry.get("metrics") or {},
+            "epochs": entry.get("epochs"),
             "size_bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
         }
     return listed
