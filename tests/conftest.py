@@ -97,3 +97,15 @@ def call_without_keras_ae(saved_model: Path, inputs: dict, tmp_path: Path) -> di
         result = {k: data[k] for k in data.files}
     result["__signatures__"] = json.loads(str(result["__signatures__"]))
     return result
+
+
+SLOW_TESTS = set((Path(__file__).parent / "slow_tests.txt").read_text().split())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` the tests listed in slow_tests.txt (2 s or more each in a full
+    run on the 2-core machine: `pytest --durations=0`) and every tutorial run, so
+    that ``pytest -m "not slow"`` answers in a couple of minutes."""
+    for item in items:
+        if item.nodeid in SLOW_TESTS or item.get_closest_marker("tutorial"):
+            item.add_marker(pytest.mark.slow)
