@@ -82,3 +82,26 @@ def test_streaming_source_yields_the_in_memory_batches(tmp_path, mnist):
     assert np.isfinite(history.history["loss"][0])
     with pytest.raises(ValueError, match="path"):
         keras_ae.datasets.from_array_file(tmp_path / "missing.npy")
+
+
+def test_backends_benchmark_runs_each_backend_in_its_own_process(tmp_path):
+    """benchmarks/backends.py: one row per backend and kind, keras_ae beside
+    plain Keras on the same backend, and the table with the fastest backend."""
+    out, table = tmp_path / "rows.json", tmp_path / "table.md"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "backends.py"), "--backends", "jax", "torch",
+         "--kinds", "dense", "--repeats", "1", "--rows", "512", "--out", str(out),
+         "--markdown", str(table)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    assert [(r["backend"], r["kind"]) for r in rows] == [("jax", "dense"), ("torch", "dense")]
+    for row in rows:
+        assert row["train_samples_per_s"] > 0 and row["plain_keras_samples_per_s"] > 0
+        ratio = row["train_samples_per_s"] / row["plain_keras_samples_per_s"]
+        assert 0.2 < row["speedup_vs_plain"] < 5 and 0.2 < ratio < 5
+    assert rows[0]["compile"]["steps_per_execution"] == 32  # JAX's dense setting
+    assert rows[1]["compile"]["steps_per_execution"] == 1
+    text = table.read_text()
+    assert "| dense |" in text and text.count("×") == 2
