@@ -13,14 +13,16 @@ Compile defaults (``model.compile(...)`` afterwards overrides all of them):
 - loss: binary cross-entropy for a sigmoid output (data in [0, 1]), mean
   squared error for a linear output (``output_activation=None``); VAEs use
   the per-image negative log-likelihood of their ``likelihood``;
-- speed: dense trunks compile with XLA (``jit_compile=True``) and
+- speed: per backend and trunk, :func:`keras_ae.backend.compile_speed`.
+  Under TensorFlow dense trunks compile with XLA (``jit_compile=True``) and
   ``steps_per_execution=32``, and ``fit`` runs each block of 32 steps as
   one XLA computation (:func:`keras_ae.tensorflow_backend.fused_train_function`):
   about twice as fast as plain Keras on a CPU; conv trunks use
   Keras's defaults, because XLA slows convolutions down on a CPU. LSTM
   trunks use the defaults too: XLA runs their steps faster, but compiling
   the recurrent loop costs more than it saves in runs of tens of epochs
-  (``benchmarks/sequence_compile.py``).
+  (``benchmarks/sequence_compile.py``). Under JAX dense trunks run 32 steps
+  per execution; under PyTorch every trunk keeps Keras's defaults.
 """
 
 from __future__ import annotations
@@ -107,27 +109,31 @@ def _reconstruction_loss(output_activation: str | None) -> str:
 
 
 def compile_defaults(
-    model: keras.Model, loss: Any, metrics: list | None = None, learning_rate: float = 1e-3
+    model: keras.Model,
+    loss: Any,
+    metrics: list | None = None,
+    learning_rate: float = 1e-3,
+    speed: bool = True,
 ) -> keras.Model:
-    """Compile ``model`` with Adam(``learning_rate``), ``loss`` and the speed
-    settings of its trunk on this backend (:func:`keras_ae.backend.compile_speed`).
+    """Compile ``model`` with Adam(``learning_rate``), ``loss`` and (``speed``) the
+    speed settings of its trunk on this backend (:func:`keras_ae.backend.compile_speed`).
 
     Inside a distribution the speed settings are left out: XLA and
     ``steps_per_execution`` fail inside ``tf.distribute`` with TensorFlow 2.21.
     """
-    speed = backend.compile_speed(model.spec["architecture"])
+    settings = backend.compile_speed(model.spec["architecture"]) if speed else {}
     optimizer = keras.optimizers.Adam(learning_rate)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **speed)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **settings)
     return model
 
 
 def _autoencoder(
-    kind: str, spec: dict, name: str | None, learning_rate: float = 1e-3
+    kind: str, spec: dict, name: str | None, learning_rate: float = 1e-3, speed: bool = True
 ) -> Autoencoder:
     spec = {"kind": kind, **spec}
     model = Autoencoder(spec, name=name or f"{kind}_autoencoder")
     loss = _reconstruction_loss(spec["output_activation"])
-    return compile_defaults(model, loss, learning_rate=learning_rate)
+    return compile_defaults(model, loss, learning_rate=learning_rate, speed=speed)
 
 
 def build_dense_autoencoder(
@@ -350,11 +356,13 @@ def build_contractive_autoencoder(
 ) -> Autoencoder:
     """A contractive autoencoder (Rifai et al. 2011): reconstruction + λ‖J_encoder(x)‖²_F.
 
-    For a one-layer sigmoid encoder (``hidden_units=()``,
-    ``code_activation="sigmoid"``) the penalty uses the closed form
-    ``sum_j (h_j (1 - h_j))² sum_i W_ij²``; otherwise it is computed per
-    sample by automatic differentiation in ``compute_loss``, which costs about
-    ``latent_dim`` extra backward passes of the encoder per training step.
+    For dense trunks whose layers are linear, ReLU, sigmoid or tanh the
+    penalty is exact and in closed form with ``keras.ops``
+    (:func:`keras_ae.losses.dense_jacobian_norm`; for a one-layer sigmoid
+    encoder it is ``sum_j (h_j (1 - h_j))² sum_i W_ij²``), on every backend;
+    otherwise (conv trunks) it is computed per sample by the backend's
+    automatic differentiation (:func:`keras_ae.backend.jacobian_norm`), which
+    costs about ``latent_dim`` extra backward passes of the encoder per step.
     The penalty belongs to training only: export and ``.keras`` reload see a
     plain autoencoder. ``fit`` reports ``contractive_loss`` (mean ‖J‖²_F).
 
@@ -372,7 +380,9 @@ def build_contractive_autoencoder(
     """
     spec = trunk_spec(architecture, input_shape, **trunk_args)
     spec["contractive_weight"] = checks.non_negative_float("contractive_weight", contractive_weight)
-    return _autoencoder("contractive", spec, name)
+    # Keras's own compile settings: 32 steps per execution and the fused XLA
+    # blocks made the penalised step slower (0.82x plain Keras, benchmarks/backends.py)
+    return _autoencoder("contractive", spec, name, speed=False)
 
 
 LIKELIHOODS = {"bernoulli": "sigmoid", "gaussian": None}
