@@ -85,3 +85,109 @@ class ModelHooks(TrainingSpeedups):
         if config and name() == "torch":
             config = {**config, "steps_per_execution": 1, "jit_compile": False}
         super().compile_from_config(config)
+
+
+#: backend -> trunk architecture -> compile settings. Measured on a 2-core
+#: CPU (docs/benchmarks.md): TensorFlow's dense trunks train about 2x faster
+#: with XLA and 32 steps per execution, while XLA slows its convolutions and
+#: costs more to compile an LSTM than it saves in runs of tens of epochs. JAX
+#: always compiles with XLA; 32 steps per execution pays for dense trunks.
+#: PyTorch trains eagerly (``torch.compile`` costs far more than it saves at
+#: these sizes).
+COMPILE_SPEED: dict[str, dict[str, dict[str, Any]]] = {
+    "tensorflow": {
+        "dense": {"jit_compile": True, "steps_per_execution": 32},
+        "conv": {},
+        "lstm": {},
+    },
+    "jax": {"dense": {"steps_per_execution": 32}, "conv": {}, "lstm": {}},
+    "torch": {"dense": {}, "conv": {}, "lstm": {}},
+}
+
+
+def compile_speed(architecture: str) -> dict[str, Any]:
+    """The compile settings (``jit_compile``, ``steps_per_execution``) for a
+    trunk ``architecture`` on this backend; none inside a distribution."""
+    if in_distribution():
+        return {}
+    return dict(COMPILE_SPEED.get(name(), {}).get(architecture, {}))
+
+
+def in_distribution(model: keras.Model | None = None) -> bool:
+    """True inside a ``tf.distribute`` strategy's scope (TensorFlow), under a
+    ``keras.distribution`` distribution (JAX), or for a ``model`` built in one."""
+    tf_only = tensorflow_only()
+    if tf_only is not None:
+        return tf_only.in_distribution_scope(model)
+    return name() == "jax" and keras.distribution.distribution() is not None
+
+
+def jacobian_norm(encoder: keras.Model, x: Any) -> Any:
+    """‖∂encoder(x)/∂x‖²_F per sample, by the backend's automatic differentiation.
+
+    It costs about one backward pass of the encoder per code unit. Dense
+    trunks use the cheaper closed form in :func:`keras_ae.losses.dense_jacobian_norm`.
+    """
+    tf_only = tensorflow_only()
+    if tf_only is not None:
+        return tf_only.batch_jacobian_norm(encoder, x)
+    if name() == "jax":
+        import jax
+
+        def one(sample: Any) -> Any:
+            return encoder(sample[None], training=True)[0]
+
+        jac = jax.vmap(jax.jacrev(one))(x)
+    elif name() == "torch":
+        import torch
+
+        # one backward pass per code unit (torch.func.vmap cannot batch Keras's
+        # channels-last convolutions); samples are independent, so the gradient
+        # of a code unit's sum over the batch is each sample's Jacobian row
+        with torch.enable_grad():  # evaluate runs under no_grad
+            x = x.detach().requires_grad_(True)
+            code = encoder(x, training=True)
+            rows = [
+                torch.autograd.grad(code[:, j].sum(), x, create_graph=True)[0]
+                for j in range(code.shape[1])
+            ]
+            jac = torch.stack(rows, 1)
+    else:
+        raise NotImplementedError(
+            f"The contractive penalty of a non-dense trunk needs automatic "
+            f"differentiation, which keras_ae does not support on backend {name()!r}."
+        )
+    flat = keras.ops.reshape(jac, (keras.ops.shape(jac)[0], -1))
+    return keras.ops.sum(keras.ops.square(flat), axis=-1)
+
+
+#: backend -> the ``strategy`` values it supports (``keras-ae train --strategy``).
+STRATEGIES: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("default", "mirrored"),
+    "jax": ("default", "data-parallel"),
+    "torch": ("default",),
+}
+#: every ``strategy`` value keras_ae knows, on some backend or none.
+ALL_STRATEGIES = ("default", "mirrored", "data-parallel", "multiworker")
+
+
+def check_strategy(strategy: str) -> str:
+    """Return ``strategy`` if this backend supports it; otherwise raise a
+    ValueError that says which backend does."""
+    from keras_ae import checks
+
+    checks.choice("strategy", strategy, ALL_STRATEGIES)
+    if strategy == "multiworker":
+        raise ValueError(
+            "`strategy` 'multiworker' (tf.distribute.MultiWorkerMirroredStrategy) is broken "
+            "with Keras 3; train across processes with strategy='data-parallel' under "
+            "KERAS_BACKEND=jax. Received: strategy='multiworker'"
+        )
+    supported = STRATEGIES.get(name(), ("default",))
+    if strategy not in supported:
+        where = [b for b, values in STRATEGIES.items() if strategy in values]
+        raise ValueError(
+            f"`strategy` {strategy!r} needs KERAS_BACKEND={where[0]}; backend {name()!r} "
+            f"supports {', '.join(repr(s) for s in supported)}. Received: strategy={strategy!r}"
+        )
+    return strategy
