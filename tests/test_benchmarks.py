@@ -100,7 +100,7 @@ def test_backends_benchmark_runs_each_backend_in_its_own_process(tmp_path):
     for row in rows:
         assert row["train_samples_per_s"] > 0 and row["plain_keras_samples_per_s"] > 0
         ratio = row["train_samples_per_s"] / row["plain_keras_samples_per_s"]
-        assert 0.2 < row["speedup_vs_plain"] < 5 and 0.2 < ratio < 5
+        assert row["speedup_vs_plain"] == pytest.approx(ratio, rel=0.01)  # one round: the same
     assert rows[0]["compile"]["steps_per_execution"] == 32  # JAX's dense setting
     assert rows[1]["compile"]["steps_per_execution"] == 1
     text = table.read_text()
