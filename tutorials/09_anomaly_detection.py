@@ -145,7 +145,7 @@ print(f"wrote {out / 'worst_normal_digits.png'}")
 # (x → per-image score) and `is_anomaly` (x → 0/1, the threshold baked in),
 # usable from plain TensorFlow.
 
-# (Under PyTorch, which Keras cannot export, this step is skipped; see tutorial 01.)
+# (Under PyTorch, which Keras cannot export, we save the `.keras` file; see tutorial 01.)
 
 if keras_ae.export.saved_model_supported():
     path = keras_ae.export_saved_model(detector, out / "saved_model", overwrite=True)
@@ -157,6 +157,9 @@ if keras_ae.export.saved_model_supported():
     exported_flags = loaded.is_anomaly(tf.constant(x_test[:256])).numpy()
     agree = np.mean(exported_flags == flags[:256])
     print(f"exported is_anomaly agrees with predict on {agree:.1%}")
+else:  # the detector's autoencoder as a .keras file, which any backend loads
+    path = keras_ae.save_keras(detector.model, out / "detector_model.keras", overwrite=True)
+    print(f"wrote {path}")
 
 # ## Conclusion
 #
