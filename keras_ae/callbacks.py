@@ -1,13 +1,23 @@
-"""Training callbacks: KL annealing for variational autoencoders.
+"""Training callbacks: KL annealing for variational autoencoders, TensorBoard logs.
 
 A VAE's KL weight β is a variable (``model.beta``, the
 :class:`~keras_ae.layers.KLDivergence` layer's ``beta``), so a callback can
 change it between training steps without recompiling.
+
+:func:`tensorboard` gives Keras's ``keras.callbacks.TensorBoard`` (the losses)
+plus :class:`ReconstructionImages` (a few inputs beside their reconstructions,
+as images, every epoch); both need the ``tensorboard`` package
+(``pip install keras_ae[tensorboard]``) and run under every Keras backend.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from typing import Any
+
 import keras
+import numpy as np
 
 from keras_ae import checks
 
@@ -140,3 +150,118 @@ class KLAnnealing(keras.callbacks.Callback):
         self._offset += self._epoch_steps
         if logs is not None:
             logs["beta"] = float(keras.ops.convert_to_numpy(self._variable))
+
+
+def _require_tensorboard() -> None:
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ImportError(
+            "TensorBoard logs need the tensorboard package: pip install keras_ae[tensorboard]"
+        )
+
+
+def _line_plots(x: np.ndarray, recon: np.ndarray, size: tuple[int, int] = (320, 160)) -> Any:
+    """One RGB picture per sample: each channel of ``x`` (black) and of ``recon``
+    (blue) drawn as a line over the sample's positions. float32 ``(n, H, W, 3)``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    pictures = []
+    for original, rebuilt in zip(x, recon, strict=True):
+        fig = Figure(figsize=(size[0] / 80, size[1] / 80), dpi=80)
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.12, 0.1, 0.86, 0.85))
+        ax.plot(original, color="black", lw=1)
+        ax.plot(rebuilt, color="tab:blue", lw=1)
+        canvas.draw()
+        pictures.append(np.asarray(canvas.buffer_rgba())[..., :3])
+    return np.stack(pictures).astype("float32") / 255.0
+
+
+def reconstruction_pictures(x: Any, recon: Any) -> np.ndarray:
+    """Pictures of inputs beside their reconstructions, float32 ``(n, H, W, C)`` in [0, 1].
+
+    Images ``(n, H, W, 1 or 3)`` give each input and its reconstruction side
+    by side (``(n, H, 2W, C)``, clipped to [0, 1]); anything else (series
+    windows ``(n, T, C)``, rows of a table ``(n, F)``) gives a line plot per
+    sample, the input in black and the reconstruction in blue.
+    """
+    x, recon = np.asarray(x, "float32"), np.asarray(recon, "float32")
+    if x.shape != recon.shape:
+        raise ValueError(
+            f"`recon` must have the inputs' shape {x.shape}. Received shape {recon.shape}."
+        )
+    if x.ndim == 4 and x.shape[-1] in (1, 3):
+        return np.clip(np.concatenate([x, recon], axis=2), 0.0, 1.0)
+    flat = (len(x), x.shape[1] if x.ndim > 1 else 1, -1)
+    return _line_plots(x.reshape(flat), recon.reshape(flat))
+
+
+class ReconstructionImages(keras.callbacks.Callback):
+    """Write a few inputs beside their reconstructions to TensorBoard, every epoch.
+
+    At the end of each epoch the model reconstructs ``x`` (the deterministic
+    path: a VAE decodes its posterior mean) and the pictures of
+    :func:`reconstruction_pictures` go to ``tf.summary.image`` under the tag
+    ``name``, at step ``epoch``, in the run ``log_dir/reconstructions``.
+    TensorFlow's summary writer works under every Keras backend; it needs the
+    ``tensorboard`` package (``pip install keras_ae[tensorboard]``).
+
+    Args:
+        log_dir: the TensorBoard log folder (the one given to
+            ``keras.callbacks.TensorBoard``).
+        x: the samples to reconstruct (a few: every one becomes a picture).
+        name: the image summary's tag.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike, x: Any, name: str = "reconstructions") -> None:
+        super().__init__()
+        _require_tensorboard()
+        if not isinstance(log_dir, (str, os.PathLike)):
+            raise TypeError(f"`log_dir` must be a path. Received: log_dir={log_dir!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.x = checks.images("x", x)
+        self.name = name
+        self._writer: Any = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "reconstructions"))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        from keras_ae.kinds import reconstruct
+
+        pictures = reconstruction_pictures(self.x, reconstruct(self.model, self.x))
+        with self._writer.as_default():
+            tf.summary.image(self.name, pictures, step=epoch, max_outputs=len(pictures))
+        self._writer.flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def tensorboard(log_dir: str | os.PathLike, x: Any) -> list[keras.callbacks.Callback]:
+    """TensorBoard logs of a ``fit``: the losses, and reconstructions as images.
+
+    Returns ``[keras.callbacks.TensorBoard(log_dir), ReconstructionImages(log_dir, x)]``:
+    ``epoch_loss`` (and every other metric, with ``val_`` runs) per epoch in
+    ``log_dir/train`` and ``log_dir/validation``, and the pictures of ``x`` and
+    its reconstructions per epoch in ``log_dir/reconstructions``. Watch them
+    with ``tensorboard --logdir log_dir``.
+
+    Args:
+        log_dir: the log folder.
+        x: a few samples to draw with their reconstructions.
+
+    Raises:
+        ImportError: the ``tensorboard`` package is not installed.
+    """
+    _require_tensorboard()
+    return [
+        keras.callbacks.TensorBoard(os.fspath(log_dir), write_graph=False),
+        ReconstructionImages(log_dir, x),
+    ]
