@@ -1,8 +1,8 @@
 """keras_ae: autoencoders for Keras 3, from the classic dense model to the VAE.
 
 Builders return compiled functional models with nested ``encoder`` and
-``decoder`` models; :func:`export_saved_model` writes TensorFlow SavedModels
-with named endpoints (``serve``, ``reconstruct``, ``encode``, ``decode``).
+``decoder`` models; :func:`export_model` writes them, with named endpoints (``reconstruct``,
+``encode``, ``decode``, ...), as a TensorFlow SavedModel, ONNX or LiteRT.
 """
 
 from keras_ae import baselines, callbacks, datasets, layers, losses, metrics, models, stacked
@@ -15,7 +15,7 @@ from keras_ae.builders import (
     build_sparse_autoencoder,
     build_vae,
 )
-from keras_ae.export import export_saved_model, save_keras
+from keras_ae.export import export_model, export_saved_model, save_keras
 
 __version__ = "0.1.0"
 
@@ -32,6 +32,7 @@ _LAZY = (
     "pretrained",
     "profiling",
     "sampling",
+    "series",
     "training",
     "trunks",
 )
@@ -62,6 +63,7 @@ __all__ = [
     "baselines",
     "callbacks",
     "datasets",
+    "export_model",
     "export_saved_model",
     "layers",
     "losses",

@@ -1,4 +1,4 @@
-"""Export to TensorFlow SavedModel with named endpoints, written atomically.
+"""Export to TensorFlow SavedModel, ONNX and LiteRT with named endpoints, written atomically.
 
 One table, :data:`ENDPOINTS`, maps each exportable class to a function that
 lists its endpoints. Every endpoint takes float32 tensors with a free batch
@@ -15,13 +15,17 @@ The SavedModel needs only TensorFlow to run: ``tf.saved_model.load(path)``,
 or ``keras.layers.TFSMLayer(path, call_endpoint="encode")``. A SavedModel runs
 its own graph: load only SavedModels you trust.
 
-This module is the only place keras_ae imports TensorFlow for export.
+:func:`export_model` writes any of :data:`FORMATS`. ONNX and LiteRT files
+hold one function each, so those formats are a folder with one file per
+endpoint and ``endpoints.json`` (see :func:`export_model`); the converters
+themselves live in :mod:`keras_ae.tensorflow_backend`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
 import uuid
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_ae import backend, checks
 from keras_ae.models import Autoencoder, VariationalAutoencoder
@@ -121,7 +126,16 @@ ENDPOINTS: dict[type, Callable[[Any], dict[str, Endpoint]]] = {
 }
 
 
+def _exportable_classes() -> list[type]:
+    """The classes of :data:`ENDPOINTS`, with the detector's and the classifier's
+    modules imported so that their tables are in it."""
+    from keras_ae import anomaly, stacked  # noqa: F401  (they add their classes)
+
+    return list(ENDPOINTS)
+
+
 def _endpoints_for(obj: Any) -> dict[str, Endpoint]:
+    _exportable_classes()
     for cls in type(obj).__mro__:
         if cls in ENDPOINTS:
             return ENDPOINTS[cls](obj)
@@ -212,6 +226,41 @@ def saved_model_supported() -> bool:
     return backend.name() in ("tensorflow", "jax")
 
 
+def _refuse_torch(what: str) -> None:
+    if not saved_model_supported():
+        raise RuntimeError(
+            f"{what} does not run under KERAS_BACKEND=torch (Keras cannot trace "
+            "PyTorch functions into a SavedModel): save the model with keras_ae.save_keras, "
+            "then export it under KERAS_BACKEND=tensorflow or jax with `keras-ae export "
+            "MODEL.keras --out DIR`."
+        )
+
+
+def _write_saved_model(model: Any, endpoints: dict[str, Endpoint], directory: Path) -> None:
+    """Write ``endpoints`` of ``model`` (non-atomically) as a SavedModel in ``directory``."""
+    archive = keras.export.ExportArchive()
+    archive.track(tracked_model(model))
+    functions: dict[str, Any] = {}
+    for name, (fn, signature) in endpoints.items():
+        if isinstance(signature, str):
+            functions[name] = archive.add_endpoint(name, fn(functions[signature]))
+        else:
+            functions[name] = archive.add_endpoint(name, fn, input_signature=signature)
+    archive.write_out(str(directory), verbose=False)
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp)`` on a hidden sibling folder, then publish it at ``target``."""
+    tmp = staging_path(target)
+    try:
+        write(tmp)
+        publish(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return target
+
+
 def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write ``model`` as a TensorFlow SavedModel with named endpoints.
 
@@ -232,34 +281,212 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
         ValueError: the model has NaN or Inf weights.
         TypeError: ``model`` is not exportable.
     """
-    if not saved_model_supported():
-        raise RuntimeError(
-            "export_saved_model does not run under KERAS_BACKEND=torch (Keras cannot trace "
-            "PyTorch functions into a SavedModel): save the model with keras_ae.save_keras, "
-            "then export it under KERAS_BACKEND=tensorflow or jax with `keras-ae export "
-            "MODEL.keras --out DIR`."
-        )
+    _refuse_torch("export_saved_model")
     endpoints = _endpoints_for(model)
     target = _target(path, overwrite)
-    tracked = tracked_model(model)
-    check_finite_weights(tracked)
+    check_finite_weights(tracked_model(model))
+    return _write_atomically(target, lambda tmp: _write_saved_model(model, endpoints, tmp))
 
-    archive = keras.export.ExportArchive()
-    archive.track(tracked)
-    functions: dict[str, Any] = {}
-    for name, (fn, signature) in endpoints.items():
+
+# ------------------------------------------------------------ ONNX and LiteRT
+
+#: The formats of :func:`export_model`.
+FORMATS = ("saved_model", "onnx", "litert")
+#: ``quantize`` values of :func:`export_model` (LiteRT only).
+QUANTIZE = (None, "int8")
+#: File suffix per one-function format.
+SUFFIX = {"onnx": ".onnx", "litert": ".tflite"}
+#: The small JSON beside the one-function files.
+ENDPOINTS_FILE = "endpoints.json"
+#: ONNX opset of the exported files.
+ONNX_OPSET = 17
+#: Extra that installs each format's converter and runtime.
+EXTRAS = {"onnx": ("tf2onnx", "onnx", "onnxruntime"), "litert": ("ai_edge_litert",)}
+
+
+def _require_extra(format: str) -> None:
+    import importlib.util
+
+    for module in EXTRAS.get(format, ()):
+        if importlib.util.find_spec(module) is None:
+            raise ImportError(
+                f"format={format!r} needs {module}, which is not installed: "
+                f"pip install 'keras_ae[{format}]'"
+            )
+
+
+def _keras_ae_object(model: Any) -> Any:
+    """Refuse anything but keras_ae's own exportable classes."""
+    own = [cls for cls in _exportable_classes() if cls is not keras.Model]
+    if not isinstance(model, tuple(own)):
+        raise TypeError(
+            "`model` must be a keras_ae model ("
+            + ", ".join(cls.__name__ for cls in own)
+            + f"). Received: model of type {type(model).__name__}. A plain keras.Model "
+            "exports with its own `model.export(path, format=...)`."
+        )
+    return model
+
+
+def portable_endpoints(model: Any) -> dict[str, Endpoint]:
+    """The endpoints of ``model`` as one-function formats hold them.
+
+    ``serve`` (an alias of ``reconstruct``, or of ``classify``) is left out.
+    An endpoint composed over another (a VAE's ``sample(n, seed)``, which draws
+    its noise inside a SavedModel) becomes that endpoint with the noise as an
+    explicit input named ``noise``: ONNX and LiteRT files hold no seeded random
+    ops, so the caller draws the noise (N(0, I) of shape ``(n, latent_dim)``).
+    """
+    import tensorflow as tf
+
+    endpoints = dict(_endpoints_for(model))
+    serve = endpoints.pop("serve")
+    if not any(endpoint is serve for endpoint in endpoints.values()):
+        endpoints["serve"] = serve
+    for name, (_fn, signature) in list(endpoints.items()):
         if isinstance(signature, str):
-            functions[name] = archive.add_endpoint(name, fn(functions[signature]))
-        else:
-            functions[name] = archive.add_endpoint(name, fn, input_signature=signature)
-    tmp = staging_path(target)
-    try:
-        archive.write_out(str(tmp), verbose=False)
-        publish(tmp, target)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return target
+            base_fn, base_signature = endpoints[signature]
+            noise = [tf.TensorSpec(s.shape, s.dtype, name="noise") for s in base_signature]
+            endpoints[name] = (base_fn, noise)
+    return endpoints
+
+
+def _write_one_function_files(
+    model: Any, format: str, directory: Path, calibration: np.ndarray | None
+) -> None:
+    """One ``<endpoint>.onnx`` or ``.tflite`` file per endpoint in ``directory``,
+    and :data:`ENDPOINTS_FILE` listing them with their inputs and outputs."""
+    import tempfile
+
+    import tensorflow as tf
+
+    tf_only = backend.tensorflow_only()
+    endpoints = portable_endpoints(model)
+    directory.mkdir()
+    listing: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as saved_model_dir:
+        _write_saved_model(model, endpoints, Path(saved_model_dir))
+        loaded = tf.saved_model.load(saved_model_dir)
+        codes = None
+        for name in endpoints:
+            file = directory / f"{name}{SUFFIX[format]}"
+            io = tf_only.signature_io(loaded, name)
+            if format == "onnx":
+                tf_only.write_onnx(loaded, name, str(file), ONNX_OPSET)
+            else:
+                representative = None
+                if calibration is not None:
+                    if io["inputs"][0]["name"] != "x" and codes is None:
+                        codes = _codes(loaded, calibration)
+                    batches = calibration if io["inputs"][0]["name"] == "x" else codes
+                    representative = _calibration_batches(batches)
+                tf_only.write_litert(saved_model_dir, name, str(file), representative)
+            listing[name] = {"file": file.name, **io}
+    manifest = {
+        "format": format,
+        "quantize": "int8" if calibration is not None else None,
+        "model": type(model).__name__,
+        "endpoints": listing,
+    }
+    (directory / ENDPOINTS_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _codes(loaded: Any, calibration: np.ndarray) -> np.ndarray:
+    """The first output of ``encode`` (the code, or a VAE's mean) on ``calibration``."""
+    out = loaded.signatures["encode"](x=calibration)
+    return np.asarray(out["output_0"])
+
+
+def _calibration_batches(data: np.ndarray, batch: int = 32) -> Callable[[], Any]:
+    def batches() -> Any:
+        for i in range(0, len(data), batch):
+            yield [data[i : i + batch]]
+
+    return batches
+
+
+def export_model(
+    model: Any,
+    path: str | os.PathLike,
+    format: str = "saved_model",
+    *,
+    overwrite: bool = False,
+    quantize: str | None = None,
+    calibration_data: Any = None,
+) -> Path:
+    """Export a keras_ae model, with its named endpoints, to one of :data:`FORMATS`.
+
+    - ``"saved_model"``: one TensorFlow SavedModel folder holding every
+      endpoint (:func:`export_saved_model`); TensorFlow or JAX backend.
+    - ``"onnx"``, ``"litert"``: a folder with one file per endpoint
+      (``reconstruct.onnx``, ``encode.onnx``, ... or ``.tflite``), since each
+      file holds one function, and ``endpoints.json`` listing each endpoint's
+      file, inputs and outputs (names, shapes, dtypes). Outputs are named
+      ``output_0``, ``output_1``, ... as in the SavedModel's signatures. A
+      VAE's ``sample`` takes its N(0, I) noise as an input named ``noise``
+      (see :func:`portable_endpoints`). Needs the TensorFlow backend and the
+      extra ``keras_ae[onnx]`` or ``keras_ae[litert]``.
+
+    Every format is written to a hidden sibling first and moved into place
+    atomically, so a failed or killed export leaves ``path`` as it was.
+
+    Args:
+        model: an :class:`~keras_ae.models.Autoencoder` (every builder's
+            model, VAEs included), a :class:`~keras_ae.stacked.StackedClassifier`
+            or a fitted :class:`~keras_ae.anomaly.AnomalyDetector`.
+        path: target folder.
+        format: one of :data:`FORMATS`.
+        overwrite: replace an existing ``path``.
+        quantize: None (float32), or ``"int8"`` (LiteRT only): int8 weights
+            and activations, calibrated on ``calibration_data``.
+        calibration_data: model inputs (e.g. normal training rows) to
+            calibrate ``quantize="int8"``; a few hundred rows suffice.
+
+    Returns:
+        ``path`` as a :class:`pathlib.Path`.
+
+    Raises:
+        ValueError: unknown ``format`` or ``quantize``, ``quantize`` without
+            ``calibration_data``, NaN or Inf weights, or ``path`` exists and
+            ``overwrite`` is False (:class:`PathExistsError`).
+        TypeError: ``model`` is not a keras_ae model.
+        ImportError: the format's extra is not installed.
+        RuntimeError: the format cannot be written under this backend.
+    """
+    checks.choice("format", format, FORMATS)
+    _keras_ae_object(model)
+    if quantize not in QUANTIZE:
+        raise ValueError(f"`quantize` must be None or 'int8'. Received: quantize={quantize!r}")
+    calibration = None
+    if quantize is not None:
+        if format != "litert":
+            raise ValueError(
+                f"`quantize` applies to format='litert' only. Received: quantize={quantize!r} "
+                f"with format={format!r}"
+            )
+        if calibration_data is None:
+            raise ValueError(
+                "quantize='int8' needs `calibration_data`: model inputs such as normal "
+                "training rows. Received: calibration_data=None"
+            )
+        calibration = checks.images(
+            "calibration_data", calibration_data, tracked_model(model).input_shape[1:]
+        )
+    if format == "saved_model":
+        return export_saved_model(model, path, overwrite=overwrite)
+    if backend.tensorflow_only() is None:
+        raise RuntimeError(
+            f"format={format!r} is written under KERAS_BACKEND=tensorflow (its converters read "
+            f"TensorFlow graphs); this process runs {backend.name()}. Save the model with "
+            f"keras_ae.save_keras, then run `KERAS_BACKEND=tensorflow keras-ae export "
+            f"MODEL.keras --format {format} --out DIR`."
+        )
+    _require_extra(format)
+    target = _target(path, overwrite)
+    check_finite_weights(tracked_model(model))
+    return _write_atomically(
+        target, lambda tmp: _write_one_function_files(model, format, tmp, calibration)
+    )
 
 
 def save_keras(model: keras.Model, path: str | os.PathLike, overwrite: bool = False) -> Path:

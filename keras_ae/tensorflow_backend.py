@@ -429,3 +429,70 @@ class TrainingRows:
         if self._variable is not None and self.sample_shape is not None:
             self._variable.assign(np.zeros((0, *self.sample_shape), "float32"))
         self.sample_shape = None
+
+
+# ------------------------------------------------------ ONNX and LiteRT files
+
+
+def signature_io(saved_model: Any, name: str) -> dict[str, list[dict[str, Any]]]:
+    """The inputs and outputs of endpoint ``name`` of a loaded SavedModel:
+    ``{"inputs": [{"name", "shape", "dtype"}], "outputs": [...]}`` in call order."""
+    function = saved_model.signatures[name]
+
+    def describe(specs: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"name": key, "shape": list(spec.shape.as_list()), "dtype": spec.dtype.name}
+            for key, spec in specs.items()
+        ]
+
+    inputs = function.structured_input_signature[1]
+    outputs = dict(sorted(function.structured_outputs.items(), key=lambda kv: _output_index(kv[0])))
+    return {"inputs": describe(inputs), "outputs": describe(outputs)}
+
+
+def _output_index(name: str) -> int:
+    return int(name.rsplit("_", 1)[-1]) if name.rsplit("_", 1)[-1].isdigit() else 0
+
+
+def write_onnx(saved_model: Any, name: str, path: str, opset: int) -> None:
+    """Convert endpoint ``name`` of a loaded SavedModel to one ONNX file with
+    tf2onnx (the converter ``keras.Model.export(format="onnx")`` uses), naming
+    its inputs and outputs as the SavedModel's signature does."""
+    import onnx
+    import tf2onnx
+
+    try:  # numpy 2 names tf2onnx still expects; Keras's own export applies the same patch
+        from keras.src.export.tf2onnx_lib import patch_tf2onnx
+
+        patch_tf2onnx()
+    except ImportError:  # pragma: no cover - older or newer Keras without the patch
+        pass
+    io = signature_io(saved_model, name)
+    specs = [
+        tf.TensorSpec(spec["shape"], spec["dtype"], name=spec["name"]) for spec in io["inputs"]
+    ]
+    proto, _ = tf2onnx.convert.from_function(getattr(saved_model, name), specs, opset=opset)
+    pairs = zip(proto.graph.output, io["outputs"], strict=True)
+    renames = {out.name: spec["name"] for out, spec in pairs}
+    for node in proto.graph.node:
+        node.output[:] = [renames.get(o, o) for o in node.output]
+    for output in proto.graph.output:
+        output.name = renames[output.name]
+    onnx.checker.check_model(proto)
+    onnx.save(proto, path)
+
+
+def write_litert(
+    saved_model_dir: str, name: str, path: str, representative: Any | None = None
+) -> None:
+    """Convert endpoint ``name`` of a SavedModel to one LiteRT (``.tflite``) file
+    with TensorFlow's converter, the route ``keras.Model.export(format="litert")``
+    takes. ``representative``: a callable giving calibration batches (lists of
+    arrays, one per input), for int8 weights and activations; None: float32."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[name])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if representative is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+    with open(path, "wb") as f:
+        f.write(converter.convert())

@@ -1,0 +1,219 @@
+"""export_model: every kind in every format, run in its own runtime without keras_ae.
+
+Each kind is trained for one epoch on embedded digits, exported as a
+SavedModel, ONNX files and LiteRT files, and every endpoint is run by
+TensorFlow, ONNX Runtime and the LiteRT interpreter in one process that
+never imports keras_ae (tests/serve_exports.py). Float32 exports match the
+Keras model to 1e-5.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import keras_ae
+from keras_ae import export
+from keras_ae.kinds import KINDS, Data
+
+RUNNER = Path(__file__).with_name("serve_exports.py")
+TOLERANCE = 1e-5
+N = 8
+
+
+@pytest.fixture(scope="module")
+def trained(mnist):
+    """Every CLI kind trained one epoch on 1,024 digits (the detector on zeros)."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    data = Data(x_train[:1024], y_train[:1024], x_test[:256], y_test[:256])
+    keras.utils.set_random_seed(0)
+    return {name: kind.train(data, epochs=1, batch_size=128) for name, kind in KINDS.items()}
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    """A small dense autoencoder trained one epoch, for the argument checks."""
+    keras.utils.set_random_seed(0)
+    model = keras_ae.build_dense_autoencoder(hidden_units=(16,), latent_dim=4)
+    model.fit(mnist[0][0][:256], mnist[0][0][:256], epochs=1, verbose=0)
+    return model
+
+
+def _keras_outputs(model, name: str, inputs: dict) -> list[np.ndarray]:
+    """Endpoint ``name`` computed in this process with the same function the export traced."""
+    fn, _ = export.portable_endpoints(model)[name]
+    out = fn(*[keras.ops.convert_to_tensor(v) for v in inputs.values()])
+    outs = out if isinstance(out, list | tuple) else [out]
+    return [keras.ops.convert_to_numpy(o) for o in outs]
+
+
+def _run_without_keras_ae(jobs: list[dict], tmp_path: Path) -> None:
+    jobs_file = tmp_path / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), str(jobs_file)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def _endpoint_inputs(model, x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Per portable endpoint, its inputs: test digits for ``x``, N(0, I) draws
+    for a code or ``noise`` input."""
+    inputs = {}
+    for name, (_, signature) in export.portable_endpoints(model).items():
+        spec = signature[0]
+        if spec.name == "x":
+            inputs[name] = {"x": x}
+        else:
+            draws = np.random.default_rng(0).normal(size=(len(x), spec.shape[-1]))
+            inputs[name] = {spec.name: draws.astype("float32")}
+    return inputs
+
+
+def test_every_kind_every_format_matches_keras(trained, mnist, tmp_path):
+    x = mnist[1][0][:N]
+    jobs, expected = [], {}
+    for kind, model in trained.items():
+        for fmt in export.FORMATS:
+            # The SavedModel's own sample(n, seed) draws inside; test_vae.py checks it.
+            inputs = {
+                name: args
+                for name, args in _endpoint_inputs(model, x).items()
+                if not (fmt == "saved_model" and name == "sample")
+            }
+            flat = {f"{name}/{k}": v for name, args in inputs.items() for k, v in args.items()}
+            np.savez(tmp_path / f"{kind}_{fmt}_in.npz", **flat)
+            folder = keras_ae.export_model(model, tmp_path / f"{kind}_{fmt}", format=fmt)
+            out = tmp_path / f"{kind}_{fmt}_out.npz"
+            jobs.append(
+                {
+                    "format": fmt,
+                    "folder": str(folder),
+                    "inputs": str(tmp_path / f"{kind}_{fmt}_in.npz"),
+                    "outputs": str(out),
+                }
+            )
+            expected[out] = {
+                f"{name}/output_{i}": value
+                for name, args in inputs.items()
+                for i, value in enumerate(_keras_outputs(model, name, args))
+            }
+    _run_without_keras_ae(jobs, tmp_path)
+    for out, wanted in expected.items():
+        with np.load(out) as got:
+            assert sorted(got.files) == sorted(wanted), out.name
+            for key, value in wanted.items():
+                diff = np.abs(got[key].astype("float64") - value.astype("float64")).max()
+                assert diff <= TOLERANCE, f"{out.name} {key}: max abs difference {diff:.2e}"
+    names = {out.name.rsplit("_", 2)[0]: set(wanted) for out, wanted in expected.items()}
+    assert {"encode/output_0", "encode/output_1", "sample/output_0"} <= names["vae"]
+    assert {"score/output_0", "is_anomaly/output_0"} <= names["anomaly"]
+    assert "classify/output_0" in names["stacked"]
+
+
+def test_int8_litert_detector_keeps_its_auroc_at_a_third_of_the_size(mnist, tmp_path):
+    (x_train, y_train), (x_test, y_test) = mnist
+    keras.utils.set_random_seed(0)
+    detector = keras_ae.anomaly.AnomalyDetector().fit(x_train[y_train == 0], epochs=10)
+    jobs = []
+    for quantize in (None, "int8"):
+        folder = keras_ae.export_model(
+            detector,
+            tmp_path / f"litert_{quantize}",
+            format="litert",
+            quantize=quantize,
+            calibration_data=x_train[y_train == 0][:256] if quantize else None,
+        )
+        np.savez(tmp_path / "scores_in.npz", **{"score/x": x_test})
+        jobs.append(
+            {
+                "format": "litert",
+                "folder": str(folder),
+                "inputs": str(tmp_path / "scores_in.npz"),
+                "outputs": str(tmp_path / f"scores_{quantize}.npz"),
+            }
+        )
+    _run_without_keras_ae(jobs, tmp_path)
+    labels = (y_test != 0).astype("int32")
+    auroc = {}
+    for quantize in (None, "int8"):
+        with np.load(tmp_path / f"scores_{quantize}.npz") as got:
+            auroc[quantize] = keras_ae.anomaly.roc_auc(got["score/output_0"], labels)
+    assert auroc[None] == pytest.approx(
+        keras_ae.anomaly.roc_auc(detector.score_samples(x_test), labels), abs=1e-6
+    )
+    assert auroc[None] > 0.9  # a real detector, not chance
+    assert abs(auroc["int8"] - auroc[None]) <= 0.005, auroc
+    size = {q: (tmp_path / f"litert_{q}" / "score.tflite").stat().st_size for q in (None, "int8")}
+    assert size["int8"] < size[None] / 3, size
+    listing = json.loads((tmp_path / "litert_int8" / export.ENDPOINTS_FILE).read_text())
+    assert listing["quantize"] == "int8" and listing["model"] == "AnomalyDetector"
+
+
+def test_bad_arguments_are_refused_naming_them(small, tmp_path):
+    model = small
+    with pytest.raises(ValueError, match=r"`format` must be one of .*Received: format='tflite'"):
+        keras_ae.export_model(model, tmp_path / "a", format="tflite")
+    with pytest.raises(ValueError, match=r"`quantize` must be None or 'int8'.*'int4'"):
+        keras_ae.export_model(model, tmp_path / "a", format="litert", quantize="int4")
+    with pytest.raises(ValueError, match=r"format='litert' only.*format='onnx'"):
+        keras_ae.export_model(model, tmp_path / "a", format="onnx", quantize="int8")
+    with pytest.raises(ValueError, match="needs `calibration_data`"):
+        keras_ae.export_model(model, tmp_path / "a", format="litert", quantize="int8")
+    with pytest.raises(ValueError, match="calibration_data"):
+        keras_ae.export_model(
+            model, tmp_path / "a", format="litert", quantize="int8", calibration_data=np.ones(3)
+        )
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    for not_ours in (plain, "model.keras", None):
+        with pytest.raises(TypeError, match=r"keras_ae model .*Autoencoder.*AnomalyDetector"):
+            keras_ae.export_model(not_ours, tmp_path / "a", format="onnx")
+    assert not (tmp_path / "a").exists()
+    path = keras_ae.export_model(model, tmp_path / "b", format="onnx")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        keras_ae.export_model(model, path, format="onnx")
+
+
+def test_missing_extra_names_it(small, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a)
+    )
+    with pytest.raises(ImportError, match=r"pip install 'keras_ae\[onnx\]'"):
+        keras_ae.export_model(small, tmp_path / "a", format="onnx")
+    assert not (tmp_path / "a").exists()
+
+
+def test_failed_export_leaves_the_old_folder(small, tmp_path, monkeypatch):
+    model = small
+    path = keras_ae.export_model(model, tmp_path / "m", format="onnx")
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+    tf_only = keras_ae.backend.tensorflow_only()
+    real = tf_only.write_onnx
+    calls = []
+
+    def write_one_then_fail(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(tf_only, "write_onnx", write_one_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        keras_ae.export_model(model, path, format="onnx", overwrite=True)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no partial folder left
