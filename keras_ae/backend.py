@@ -15,7 +15,8 @@ holds the few choices that depend on the backend Keras runs on
 - :func:`jacobian_norm`: ‖∂code/∂x‖²_F by each backend's automatic
   differentiation (``keras.ops`` has no Jacobian);
 - :data:`STRATEGIES` and :func:`check_strategy`: the distribution
-  strategies each backend supports.
+  strategies each backend supports; :func:`process_count`,
+  :func:`process_index` and :func:`agree_on` for training across processes.
 """
 
 from __future__ import annotations
@@ -186,3 +187,32 @@ def check_strategy(strategy: str) -> str:
             f"supports {', '.join(repr(s) for s in supported)}. Received: strategy={strategy!r}"
         )
     return strategy
+
+
+def process_count() -> int:
+    """The processes training together (``keras.distribution.initialize``
+    under JAX); 1 on other backends or in a single process. Never starts JAX."""
+    if name() != "jax":
+        return 1
+    import jax
+
+    return jax.process_count() if jax.distributed.is_initialized() else 1
+
+
+def process_index() -> int:
+    """This process's index among :func:`process_count` (0 writes the results)."""
+    if name() != "jax":
+        return 0
+    import jax
+
+    return jax.process_index() if jax.distributed.is_initialized() else 0
+
+
+def agree_on(value: int) -> int:
+    """Process 0's ``value``, in every process (a broadcast across processes)."""
+    if process_count() == 1:
+        return value
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    return int(multihost_utils.broadcast_one_to_all(np.int32(value)))

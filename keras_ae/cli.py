@@ -210,24 +210,33 @@ def _train_one(
     resume: bool,
     verbose: Any,
     strategy: Any = None,
-) -> tuple[dict[str, Any], Any]:
-    """Build, train, export and measure one kind; return its metrics record and model."""
+) -> tuple[dict[str, Any], Any] | tuple[None, None]:
+    """Build, train, export and measure one kind; return its metrics record and model
+    (None and None on a process other than 0 of several, which writes nothing)."""
     import keras
 
     from keras_ae import backend, export_saved_model, save_keras
     from keras_ae.export import tracked_model
     from keras_ae.kinds import reconstruct
+    from keras_ae.training import gather_model
 
-    out.mkdir(parents=True, exist_ok=True)
-    backup = out / ".backup"
-    if not resume and backup.exists():
-        shutil.rmtree(backup)
+    backup = None
+    if backend.process_count() == 1:  # across processes only process 0 writes, at the end
+        out.mkdir(parents=True, exist_ok=True)
+        backup = out / ".backup"
+        if not resume and backup.exists():
+            shutil.rmtree(backup)
     start = time.perf_counter()
     _doing(f"training {kind.name}")
     model = kind.train(
         data, epochs, batch_size, overrides, strategy, resume_dir=backup, verbose=verbose
     )
     seconds = time.perf_counter() - start
+    history = getattr(tracked_model(model), "history", None)
+    model = gather_model(model)
+    if model is None:  # a process other than 0
+        return None, None
+    out.mkdir(parents=True, exist_ok=True)
     _doing(f"evaluating {kind.name}")
     figures = kind.evaluate(model, data)
     _doing(f"saving {kind.name} to {out}")
@@ -242,6 +251,8 @@ def _train_one(
         "epochs": epochs,
         "batch_size": batch_size,
         "train_seconds": round(seconds, 2),
+        "processes": backend.process_count(),
+        "final_loss": (getattr(history, "history", None) or {}).get("loss", [None])[-1],
         "dtype_policy": keras.config.dtype_policy().name,
         "test": figures,
     }
@@ -257,17 +268,24 @@ def _train_one(
 
 def cmd_train(args: argparse.Namespace) -> int:
     from keras_ae.kinds import KINDS
-    from keras_ae.training import make_strategy
+    from keras_ae.training import check_processes, make_strategy, set_deterministic
 
     kind = KINDS[args.kind]
+    _doing("reading the environment")
+    processes = check_processes(args.strategy)
+    if processes is not None and args.resume:
+        raise UsageError("--resume works in one process, not across processes")
     _doing(f"loading --data {args.data}")
     data = load_data(args.data)
     if args.precision != "float32":
         import keras
 
         keras.config.set_dtype_policy(args.precision)
+    if args.seed is not None:
+        set_deterministic(args.seed)
     strategy = None
     if args.strategy != "default":
+        _doing(f"joining {processes['count']} processes" if processes else "starting")
         strategy = make_strategy(args.strategy, cpu_replicas=args.cpu_replicas)
     overrides = {
         k: v
@@ -285,6 +303,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         verbose="auto",
         strategy=strategy,
     )
+    if record is None:
+        print(f"process {processes['index']} of {processes['count']} done: process 0 writes --out")
+        return 0
     print(json.dumps(record, indent=2))
     if record["saved_model"]:
         print(f"wrote {args.out}/model.keras, saved_model/, metrics.json")
@@ -483,8 +504,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["default", "mirrored", "data-parallel", "multiworker"],
         help="'mirrored' (TensorFlow: all local GPUs, or --cpu-replicas logical "
         "CPUs) or 'data-parallel' (JAX: keras.distribution.DataParallel over "
-        "every device); 'multiworker' is refused (broken with Keras 3: use "
-        "data-parallel under KERAS_BACKEND=jax)",
+        "every device, of every process when KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+        "_NUM_PROCESSES and _PROCESS_ID are set); 'multiworker' is refused "
+        "(broken with Keras 3: use data-parallel under KERAS_BACKEND=jax)",
+    )
+    train.add_argument(
+        "--seed",
+        type=int,
+        help="seed for the weights, the shuffling and the noise (default: random)",
     )
     train.add_argument(
         "--cpu-replicas",
