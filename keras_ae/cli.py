@@ -98,6 +98,16 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Data
 
@@ -163,6 +173,38 @@ def load_data(source: str) -> Any:
     return Data(x_train.astype("float32"), y_train, x_test.astype("float32"), y_test)
 
 
+def load_folder(
+    source: str,
+    image_size: Sequence[int] | None,
+    color_mode: str | None,
+    validation_split: float | None,
+    batch_size: int,
+) -> Any:
+    """A folder of images (``--data DIR --image-size H W``), streamed by
+    :func:`keras_ae.datasets.from_directory`: training batches, and a validation
+    split (default 10%, seed 0) for the test figures."""
+    from keras_ae import datasets
+    from keras_ae.kinds import StreamedData
+
+    if image_size is None:
+        raise UsageError(
+            f"--data {source} is a folder of images: give --image-size H W, the size every "
+            "image is resized to"
+        )
+    try:
+        folder = datasets.from_directory(
+            source,
+            image_size=tuple(image_size),
+            color_mode=color_mode or "rgb",
+            validation_split=validation_split or 0.1,
+            seed=0,
+            batch_size=batch_size,
+        )
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--data {source}: {err}") from None
+    return StreamedData(folder.train, folder.validation)
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures
 
@@ -217,7 +259,7 @@ def _train_one(
 
     from keras_ae import backend, export_saved_model, save_keras
     from keras_ae.export import tracked_model
-    from keras_ae.kinds import reconstruct
+    from keras_ae.kinds import iter_test_inputs, reconstruct
     from keras_ae.training import gather_model
 
     backup = None
@@ -257,7 +299,7 @@ def _train_one(
         "test": figures,
     }
     (out / "metrics.json").write_text(json.dumps(record, indent=2))
-    x = data.x_test[:10]
+    x = next(iter_test_inputs(data))[:10]
     recon = reconstruct(model, x)
     if _is_image(x) and recon.shape == x.shape:
         save_rows([x, recon], ["original", "reconstruction"], out / "reconstructions.png")
@@ -276,7 +318,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     if processes is not None and args.resume:
         raise UsageError("--resume works in one process, not across processes")
     _doing(f"loading --data {args.data}")
-    data = load_data(args.data)
+    if args.image_size is not None or Path(args.data).is_dir():
+        if not kind.takes_streams:
+            streams = ", ".join(k for k, v in KINDS.items() if v.takes_streams)
+            raise UsageError(
+                f"KIND {kind.name} trains on arrays, not on a folder of images: give --data "
+                f"embedded, keras or a .npz file (kinds that train on a folder: {streams})"
+            )
+        data = load_folder(
+            args.data,
+            args.image_size,
+            args.color_mode,
+            args.validation_split,
+            args.batch_size or kind.batch_size,
+        )
+    elif args.color_mode is not None or args.validation_split is not None:
+        raise UsageError("--color-mode and --validation-split apply only to a folder --data DIR")
+    else:
+        data = load_data(args.data)
     if args.precision != "float32":
         import keras
 
@@ -490,8 +549,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--data",
         default="embedded",
-        help="'embedded' (default), 'keras' (full MNIST, needs network or cache) "
-        "or a .npz file with x_train [x_test, y_train, y_test]",
+        help="'embedded' (default), 'keras' (full MNIST, needs network or cache), "
+        "a .npz file with x_train [x_test, y_train, y_test], or a folder of PNG/JPEG "
+        "images (class subfolders too; streamed, needs --image-size)",
+    )
+    train.add_argument(
+        "--image-size",
+        nargs=2,
+        type=_positive_int,
+        metavar=("H", "W"),
+        help="with a folder --data: the size every image is resized to",
+    )
+    train.add_argument(
+        "--color-mode",
+        choices=["grayscale", "rgb"],
+        help="with a folder --data: 1 or 3 channels (default rgb)",
+    )
+    train.add_argument(
+        "--validation-split",
+        type=_fraction,
+        help="with a folder --data: the fraction of images held out for the test "
+        "figures (default 0.1)",
     )
     train.add_argument(
         "--resume",

@@ -9,6 +9,9 @@ autoencoder takes and :func:`windows_to_points` maps per-window scores back to
 the points; :class:`Standardizer` (or :func:`standardize`) scales with
 statistics of the training part only; :func:`synthetic_series` makes a
 seeded seasonal series with labelled anomalies.
+
+Folders of images: :func:`from_directory` (from :mod:`keras_ae.images`)
+streams PNG/JPEG files as ``tf.data`` batches of ``(x, x)`` in [0, 1].
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from keras_ae import checks
+from keras_ae.images import ImageFolder, from_directory  # noqa: F401 - public here
 
 logger = logging.getLogger("keras_ae")
 

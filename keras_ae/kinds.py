@@ -9,7 +9,7 @@ one row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,19 +28,56 @@ class Data:
     x_test: np.ndarray
     y_test: np.ndarray | None
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape."""
+        return tuple(self.x_train.shape[1:])
 
-def autoencoder_metrics(model: keras.Model, data: Data) -> dict[str, float]:
-    """Test MSE and PSNR of the clean (deterministic) reconstruction."""
-    recon = reconstruct(model, data.x_test)
-    return {"mse": metrics.mse(data.x_test, recon), "psnr": metrics.psnr(data.x_test, recon)}
+
+@dataclass(frozen=True)
+class StreamedData:
+    """A train/test split read batch by batch from disk: ``tf.data`` datasets of
+    ``(x, x)`` batches (:func:`keras_ae.datasets.from_directory`), no labels."""
+
+    train: Any
+    test: Any
+    y_train = None
+    y_test = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape."""
+        return tuple(int(d) for d in self.train.element_spec[0].shape[1:])
 
 
-def vae_metrics(model: keras.Model, data: Data) -> dict[str, float]:
+def iter_test_inputs(data: Data | StreamedData, batch_size: int = 256) -> Iterator[np.ndarray]:
+    """The test inputs, batch by batch (a stream's own batches)."""
+    if isinstance(data, StreamedData):
+        for x, _ in data.test.as_numpy_iterator():
+            yield x
+    else:
+        for start in range(0, len(data.x_test), batch_size):
+            yield data.x_test[start : start + batch_size]
+
+
+def autoencoder_metrics(model: keras.Model, data: Data | StreamedData) -> dict[str, float]:
+    """Test MSE and PSNR of the clean (deterministic) reconstruction, accumulated
+    batch by batch so that a streamed test set is never held whole."""
+    squares, count = 0.0, 0
+    for x in iter_test_inputs(data):
+        error = np.asarray(x, "float64") - np.asarray(reconstruct(model, x), "float64")
+        squares, count = squares + float(np.sum(np.square(error))), count + error.size
+    mse = squares / count
+    return {"mse": mse, "psnr": metrics.psnr_from_mse(mse)}
+
+
+def vae_metrics(model: keras.Model, data: Data | StreamedData) -> dict[str, float]:
     """Test −ELBO (nats per image, β = 1) plus the autoencoder figures."""
     beta = float(model.beta.numpy())
     model.beta.assign(1.0)
     try:
-        neg_elbo = model.evaluate(data.x_test, data.x_test, verbose=0, return_dict=True)["loss"]
+        test = (data.test,) if isinstance(data, StreamedData) else (data.x_test, data.x_test)
+        neg_elbo = model.evaluate(*test, verbose=0, return_dict=True)["loss"]
     finally:
         model.beta.assign(beta)
     return {"neg_elbo": float(neg_elbo), **autoencoder_metrics(model, data)}
@@ -57,17 +94,19 @@ def reconstruct(model: Any, x: np.ndarray) -> np.ndarray:
 
 
 def fit_autoencoder(
-    model: keras.Model, data: Data, epochs: int, batch_size: int, **kwargs: Any
+    model: keras.Model, data: Data | StreamedData, epochs: int, batch_size: int, **kwargs: Any
 ) -> keras.callbacks.History:
-    """``fit(x, x)`` with validation on the test split, through :func:`keras_ae.training.train`."""
+    """``fit(x, x)`` with validation on the test split, through :func:`keras_ae.training.train`
+    (a stream comes in its own batches)."""
     from keras_ae.training import train
 
+    streamed = isinstance(data, StreamedData)
     return train(
         model,
-        data.x_train,
+        data.train if streamed else data.x_train,
         epochs=epochs,
         batch_size=batch_size,
-        validation_data=(data.x_test,),
+        validation_data=data.test if streamed else (data.x_test,),
         **kwargs,
     )
 
@@ -87,6 +126,12 @@ class Kind:
     evaluate: Callable[[Any, Data], dict[str, float]] = autoencoder_metrics
     tutorial: str = ""
     trainer: Callable[..., Any] | None = None
+
+    @property
+    def takes_streams(self) -> bool:
+        """True if this kind trains on :class:`StreamedData` (plain ``fit(x, x)``);
+        kinds with their own ``trainer`` need arrays."""
+        return self.trainer is None
 
     def make(self, input_shape: tuple[int, ...], **overrides: Any) -> keras.Model:
         """Build the model for ``input_shape`` with the tutorial settings and ``overrides``."""
@@ -114,9 +159,14 @@ class Kind:
                     f"Kind {self.name!r} trains in several stages and takes no `strategy`; "
                     "use the default. Received: strategy={strategy!r}"
                 )
+            if isinstance(data, StreamedData):
+                raise ValueError(
+                    f"Kind {self.name!r} trains on arrays, not on streamed data; kinds that "
+                    f"stream: {', '.join(k for k, v in KINDS.items() if v.takes_streams)}."
+                )
             return self.trainer(self, data, epochs, batch_size, overrides or {}, **fit_kwargs)
         with strategy_scope(strategy):
-            model = self.make(data.x_train.shape[1:], **(overrides or {}))
+            model = self.make(data.input_shape, **(overrides or {}))
             self.fit(model, data, epochs=epochs, batch_size=batch_size, **fit_kwargs)
         return model
 

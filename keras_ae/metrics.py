@@ -20,7 +20,12 @@ def mse(x: Any, x_hat: Any) -> float:
 
 def psnr(x: Any, x_hat: Any, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB, from the mean squared error over the whole set."""
-    return float(10.0 * np.log10(data_range**2 / max(mse(x, x_hat), 1e-12)))
+    return psnr_from_mse(mse(x, x_hat), data_range)
+
+
+def psnr_from_mse(mse: float, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB of a mean squared error."""
+    return float(10.0 * np.log10(data_range**2 / max(mse, 1e-12)))
 
 
 def reconstruction_mse(model: keras.Model, x: Any, batch_size: int = 256) -> float:

@@ -81,6 +81,31 @@ def check_data(model: keras.Model, name: str, x: Any) -> np.ndarray:
     )
 
 
+def is_stream(x: Any) -> bool:
+    """True for data that streams batches: a ``tf.data.Dataset`` or a ``keras.utils.PyDataset``."""
+    return isinstance(x, keras.utils.PyDataset) or hasattr(x, "element_spec")
+
+
+def check_stream(model: keras.Model, name: str, x: Any, y: Any = None) -> Any:
+    """Validate a stream for ``model`` without reading it: no separate ``y`` (a stream
+    yields its ``(x, target)`` pairs), and for ``tf.data`` the per-sample shape."""
+    if y is not None:
+        raise ValueError(
+            f"`y` must be None when `{name}` is a dataset: the dataset yields (x, target) "
+            f"pairs. Received: y of type {type(y).__name__}"
+        )
+    spec = getattr(x, "element_spec", None)
+    first = spec[0] if isinstance(spec, tuple) else spec
+    shape = getattr(first, "shape", None)
+    if shape is not None and tuple(shape[1:]) != tuple(model.input_shape[1:]):
+        raise ValueError(
+            f"`{name}` must yield batches of shape (batch, "
+            f"{', '.join(str(s) for s in model.input_shape[1:])}) for this model. "
+            f"Received batches of shape {tuple(shape)}."
+        )
+    return x
+
+
 def train(
     model: keras.Model,
     x: Any,
@@ -98,13 +123,16 @@ def train(
     Args:
         model: a compiled Keras model (any keras_ae builder's output).
         x: training inputs; checked against the model's input shape. Integer
-            images are converted (uint8 scaled by 1/255) with a note.
-        y: targets; default ``x`` (an autoencoder).
+            images are converted (uint8 scaled by 1/255) with a note. Or a
+            stream of ``(x, target)`` batches (a ``tf.data.Dataset`` such as
+            :func:`keras_ae.datasets.from_directory`'s, or a
+            ``keras.utils.PyDataset``), read batch by batch.
+        y: targets; default ``x`` (an autoencoder). None for a stream.
         epochs: total number of epochs, counting epochs already done by a
             resumed run.
-        batch_size: batch size.
+        batch_size: batch size (a stream comes in its own batches).
         validation_data: ``(x_val, y_val)``, or ``(x_val,)`` / ``x_val`` for
-            an autoencoder.
+            an autoencoder, or a stream of ``(x, target)`` batches.
         resume_dir: a folder for ``keras.callbacks.BackupAndRestore``: a run
             that was killed resumes from its last completed epoch when called
             again with the same folder. The folder is removed when training
@@ -121,11 +149,16 @@ def train(
     """
     epochs = checks.positive_int("epochs", epochs)
     batch_size = checks.positive_int("batch_size", batch_size)
-    x = check_data(model, "x", x)
-    y = x if y is None else np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"`y` must have one row per row of `x` ({len(x)}). Received {len(y)}.")
-    if validation_data is not None:
+    if is_stream(x):
+        x, batch_size = check_stream(model, "x", x, y), None
+    else:
+        x = check_data(model, "x", x)
+        y = x if y is None else np.asarray(y)
+        if len(y) != len(x):
+            raise ValueError(f"`y` must have one row per row of `x` ({len(x)}). Received {len(y)}.")
+    if is_stream(validation_data):
+        validation_data = check_stream(model, "validation_data", validation_data)
+    elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)):
             validation_data = (validation_data,)
         x_val = check_data(model, "validation_data", validation_data[0])
