@@ -205,6 +205,33 @@ def load_folder(
     return StreamedData(folder.train, folder.validation)
 
 
+def load_series(
+    source: str, window: int | None, columns: Sequence[str] | None, kind: str
+) -> tuple[Any, tuple[str, ...]]:
+    """A series in a CSV file (``--data series.csv --window W [--columns ...]``) as
+    training windows and held-out windows (the last 10% of the points); and the
+    columns read. The values stay raw: the sequence kinds standardise inside."""
+    from keras_ae import series
+    from keras_ae.kinds import SERIES_KINDS, Data
+
+    if kind not in SERIES_KINDS:
+        raise UsageError(
+            f"--window and --columns apply to the sequence kinds ({', '.join(SERIES_KINDS)}), "
+            f"not to {kind}"
+        )
+    if window is None or Path(source).suffix.lower() != ".csv":
+        raise UsageError(
+            f"KIND {kind} trains on windows of a series: give --data FILE.csv --window W "
+            f"(got --data {source}" + ("" if window is None else f" --window {window}") + ")"
+        )
+    try:
+        read = series.read_csv(source, columns)
+        split = series.split_windows(read.values, window, source=source)
+    except (ValueError, TypeError) as err:
+        raise UsageError(str(err).splitlines()[0]) from None
+    return Data(split.x_train, None, split.x_test, None), read.columns
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures
 
@@ -252,6 +279,7 @@ def _train_one(
     resume: bool,
     verbose: Any,
     strategy: Any = None,
+    callbacks: Sequence[Any] = (),
 ) -> tuple[dict[str, Any], Any] | tuple[None, None]:
     """Build, train, export and measure one kind; return its metrics record and model
     (None and None on a process other than 0 of several, which writes nothing)."""
@@ -271,7 +299,14 @@ def _train_one(
     start = time.perf_counter()
     _doing(f"training {kind.name}")
     model = kind.train(
-        data, epochs, batch_size, overrides, strategy, resume_dir=backup, verbose=verbose
+        data,
+        epochs,
+        batch_size,
+        overrides,
+        strategy,
+        resume_dir=backup,
+        verbose=verbose,
+        **({"callbacks": list(callbacks)} if callbacks else {}),
     )
     seconds = time.perf_counter() - start
     history = getattr(tracked_model(model), "history", None)
@@ -295,6 +330,7 @@ def _train_one(
         "train_seconds": round(seconds, 2),
         "processes": backend.process_count(),
         "final_loss": (getattr(history, "history", None) or {}).get("loss", [None])[-1],
+        "final_val_loss": (getattr(history, "history", None) or {}).get("val_loss", [None])[-1],
         "dtype_policy": keras.config.dtype_policy().name,
         "test": figures,
     }
@@ -309,16 +345,19 @@ def _train_one(
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from keras_ae.kinds import KINDS
+    from keras_ae.kinds import ALL_KINDS, KINDS, SERIES_KINDS
     from keras_ae.training import check_processes, make_strategy, set_deterministic
 
-    kind = KINDS[args.kind]
+    kind = ALL_KINDS[args.kind]
     _doing("reading the environment")
     processes = check_processes(args.strategy)
     if processes is not None and args.resume:
         raise UsageError("--resume works in one process, not across processes")
     _doing(f"loading --data {args.data}")
-    if args.image_size is not None or Path(args.data).is_dir():
+    columns = None
+    if kind.name in SERIES_KINDS or args.window is not None or args.columns is not None:
+        data, columns = load_series(args.data, args.window, args.columns, kind.name)
+    elif args.image_size is not None or Path(args.data).is_dir():
         if not kind.takes_streams:
             streams = ", ".join(k for k, v in KINDS.items() if v.takes_streams)
             raise UsageError(
@@ -351,6 +390,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         for k, v in {"latent_dim": args.latent_dim, "noise_level": args.noise_level}.items()
         if v is not None
     }
+    callbacks = tensorboard_callbacks(args.tensorboard, kind, data)
     record, _ = _train_one(
         kind,
         data,
@@ -359,8 +399,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.batch_size or kind.batch_size,
         overrides,
         args.resume,
-        verbose="auto",
+        verbose=1 if sys.stdout.isatty() else 2,  # Keras's bar; one line per epoch in a log
         strategy=strategy,
+        callbacks=callbacks,
     )
     if record is None:
         print(f"process {processes['index']} of {processes['count']} done: process 0 writes --out")
@@ -374,7 +415,39 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"KERAS_BACKEND={record['backend']}: run `keras-ae export {args.out}/model.keras "
             f"--out {args.out}/saved_model` under tensorflow or jax)"
         )
+    if columns is not None:
+        info = {"data": args.data, "window": args.window, "columns": list(columns)}
+        (Path(args.out) / "series.json").write_text(json.dumps(info, indent=2))
+        print(f"wrote {args.out}/series.json (the window and columns, for keras-ae score)")
+    print(
+        f"trained {kind.name}: {record['epochs']} epochs in {record['train_seconds']:.1f} s, "
+        f"loss {_figure(record['final_loss'])}, val_loss {_figure(record['final_val_loss'])} "
+        f"-> {args.out}"
+    )
     return 0
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def tensorboard_callbacks(log_dir: str | None, kind: Any, data: Any) -> list:
+    """``--tensorboard DIR``: Keras's TensorBoard callback (the losses) and
+    :class:`keras_ae.callbacks.ReconstructionImages` (4 test inputs and their
+    reconstructions, each epoch). Kinds trained in stages are refused."""
+    from keras_ae import callbacks
+    from keras_ae.kinds import iter_test_inputs
+
+    if log_dir is None:
+        return []
+    if kind.trainer is not None:
+        raise UsageError(
+            f"--tensorboard logs kinds trained by one fit; {kind.name} trains in stages"
+        )
+    try:
+        return callbacks.tensorboard(log_dir, next(iter_test_inputs(data))[:4])
+    except ImportError as err:
+        raise UsageError(str(err)) from None
 
 
 def _load_keras(path: Path) -> Any:
@@ -391,22 +464,39 @@ def _load_keras(path: Path) -> Any:
         raise UsageError(f"cannot load {path}: {first}") from None
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+#: Rows of ``--calibration-data`` that calibrate ``--quantize int8``.
+CALIBRATION_ROWS = 512
 
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a .keras file to ``--format`` (SavedModel, ONNX or LiteRT)."""
     import keras_ae
     from keras_ae.export import PathExistsError
 
     path = Path(args.model)
     if path.suffix != ".keras" or not path.is_file():
         raise UsageError(f"MODEL must be an existing .keras file; got {args.model}")
+    if (args.quantize is None) != (args.calibration_data is None):
+        raise UsageError("--quantize int8 and --calibration-data DATA go together")
+    calibration = None
+    if args.calibration_data is not None:
+        calibration = load_data(args.calibration_data).x_train[:CALIBRATION_ROWS]
     model = _load_keras(path)
     try:
-        target = keras_ae.export_saved_model(model, args.out, overwrite=args.overwrite)
+        target = keras_ae.export_model(
+            model,
+            args.out,
+            format=args.format,
+            overwrite=args.overwrite,
+            quantize=args.quantize,
+            calibration_data=calibration,
+        )
     except PathExistsError as err:
         raise UsageError(str(err)) from None
-    except RuntimeError as err:  # a backend that cannot export
+    except (RuntimeError, ImportError) as err:  # a backend or a missing extra
         raise UsageError(str(err)) from None
-    print(f"wrote {target} (SavedModel)")
+    quantized = f", {args.quantize}" if args.quantize else ""
+    print(f"wrote {target} ({args.format}{quantized})")
     return 0
 
 
@@ -454,6 +544,50 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"PATH must be a SavedModel folder or a .keras file; got {args.path}")
     for name, value in figures.items():
         print(f"{name:>12}  {value:.5g}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from keras_ae import series
+
+    path = Path(args.model)
+    if path.suffix != ".keras" or not path.is_file():
+        raise UsageError(f"MODEL must be an existing .keras file; got {args.model}")
+    model = _load_keras(path)
+    shape = tuple(model.input_shape[1:])
+    if len(shape) != 2:
+        raise UsageError(
+            f"{args.model} takes samples of shape {shape}, not windows (points, columns) of "
+            "a series: score a conv1d or lstm model"
+        )
+    window, channels = shape
+    if args.window is not None and args.window != window:
+        raise UsageError(
+            f"--window {args.window} does not match {args.model}, which takes windows of "
+            f"{window} points"
+        )
+    columns = args.columns
+    info = path.parent / "series.json"
+    if columns is None and info.is_file():
+        columns = json.loads(info.read_text()).get("columns")
+    _doing(f"scoring --data {args.data}")
+    try:
+        read = series.read_csv(args.data, columns)
+        if read.values.shape[1] != channels:
+            raise UsageError(
+                f"--data {args.data} gives {read.values.shape[1]} column(s) "
+                f"({', '.join(read.columns)}); {args.model} takes {channels}"
+            )
+        scores = series.point_scores(model, read.values, window, source=args.data)
+    except (ValueError, TypeError) as err:
+        raise UsageError(str(err).splitlines()[0]) from None
+    _doing(f"writing {args.out}")
+    series.write_scores(args.out, scores)
+    top = int(np.nanargmax(scores))
+    print(
+        f"wrote {args.out}: {len(scores)} point scores (columns {', '.join(read.columns)}, "
+        f"window {window}); the highest is point {top}, {scores[top]:.4g}"
+    )
     return 0
 
 
@@ -517,9 +651,9 @@ def cmd_export_pretrained(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``keras-ae`` argument parser (also used to render ``--help``)."""
-    from keras_ae.kinds import KINDS
+    from keras_ae.kinds import ALL_KINDS, KINDS
 
-    kinds = ", ".join(KINDS)
+    kinds = ", ".join(ALL_KINDS)
     parser = _Parser(prog=PROG, description="Train, evaluate and export keras_ae autoencoders.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -538,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
         "saved_model/, metrics.json and PNGs of reconstructions (and "
         "samples for VAEs) to --out.",
     )
-    train.add_argument("kind", choices=list(KINDS), metavar="KIND", help=f"one of: {kinds}")
+    train.add_argument("kind", choices=list(ALL_KINDS), metavar="KIND", help=f"one of: {kinds}")
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--epochs", type=_positive_int, help="epochs (default: the tutorial's)")
     train.add_argument("--batch-size", type=_positive_int, help="batch size (default 128)")
@@ -604,7 +738,52 @@ def build_parser() -> argparse.ArgumentParser:
         "weights, codes and outputs; it helps on GPUs and CPUs with fast 16-bit "
         "math (see docs/benchmarks.md for its effect here). Default float32",
     )
+    train.add_argument(
+        "--window",
+        type=_positive_int,
+        help="conv1d and lstm: --data is a CSV series (a header row optional), cut into "
+        "windows of this many points",
+    )
+    train.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="with --window: the CSV columns to read, by header name or 0-based index "
+        "(default: all)",
+    )
+    train.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write TensorBoard logs to DIR: the losses, and reconstructions as images "
+        "each epoch (needs keras_ae[tensorboard])",
+    )
     train.set_defaults(func=cmd_train)
+
+    score = sub.add_parser(
+        "score",
+        parents=[common],
+        help="write per-point anomaly scores of a series",
+        description="Score every point of the series in a CSV file with a conv1d or "
+        "lstm model (a .keras file from `keras-ae train conv1d|lstm`): the mean "
+        "reconstruction error of the windows holding the point, written to --out as "
+        "a CSV `point,score`.",
+    )
+    score.add_argument("model", metavar="MODEL", help="a .keras file of a sequence kind")
+    score.add_argument("--data", required=True, help="a CSV file of the series")
+    score.add_argument("--out", required=True, help="the CSV file of scores to write")
+    score.add_argument(
+        "--window",
+        type=_positive_int,
+        help="points per window (default: the model's; another value is refused)",
+    )
+    score.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="the CSV columns to read (default: those the model was trained on, from "
+        "series.json beside MODEL, else all)",
+    )
+    score.set_defaults(func=cmd_score)
 
     evaluate = sub.add_parser(
         "evaluate",
@@ -633,15 +812,30 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         parents=[common],
-        help="export a .keras model to a SavedModel",
-        description="Load a keras_ae .keras file (safe mode) and write a "
-        "TensorFlow SavedModel with its named endpoints. Runs under "
-        "KERAS_BACKEND=tensorflow or jax.",
+        help="export a .keras model to a SavedModel, ONNX or LiteRT",
+        description="Load a keras_ae .keras file (safe mode) and write it with its "
+        "named endpoints: a TensorFlow SavedModel (KERAS_BACKEND=tensorflow or jax), or "
+        "a folder of ONNX or LiteRT files, one per endpoint, with endpoints.json "
+        "(KERAS_BACKEND=tensorflow).",
     )
     export.add_argument("model", metavar="MODEL", help="a .keras file")
-    export.add_argument("--out", required=True, help="SavedModel folder to write")
+    export.add_argument("--out", required=True, help="folder to write")
     export.add_argument(
-        "--format", default="saved_model", choices=["saved_model"], help="default saved_model"
+        "--format",
+        default="saved_model",
+        choices=["saved_model", "onnx", "litert"],
+        help="saved_model (default), onnx or litert",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="litert only: int8 weights and activations, calibrated on --calibration-data",
+    )
+    export.add_argument(
+        "--calibration-data",
+        metavar="DATA",
+        help=f"data as for train --data; its first {CALIBRATION_ROWS} training rows "
+        "calibrate --quantize (use normal rows for a detector)",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     export.set_defaults(func=cmd_export)

@@ -217,3 +217,73 @@ def test_failed_export_leaves_the_old_folder(small, tmp_path, monkeypatch):
         keras_ae.export_model(model, path, format="onnx", overwrite=True)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no partial folder left
+
+
+def test_cli_exports_each_format(small, mnist, tmp_path, capsys):
+    from keras_ae import cli
+
+    (x_train, y_train), (x_test, _) = mnist
+    keras_ae.save_keras(small, tmp_path / "m.keras")
+    data = tmp_path / "digits.npz"
+    np.savez(data, x_train=x_train[:600], y_train=y_train[:600], x_test=x_test[:100])
+    jobs = []
+    for fmt, extra in [
+        ("saved_model", []),
+        ("onnx", []),
+        ("litert", []),
+        ("litert", ["--quantize", "int8", "--calibration-data", str(data)]),
+    ]:
+        out = tmp_path / f"{fmt}{len(extra)}"
+        assert (
+            cli.main(
+                ["export", str(tmp_path / "m.keras"), "--format", fmt, "--out", str(out), *extra]
+            )
+            == 0
+        )
+        assert capsys.readouterr().out.startswith(f"wrote {out} ({fmt}")
+        np.savez(tmp_path / "in.npz", **{"encode/x": x_test[:8]})
+        jobs.append(
+            {
+                "format": fmt,
+                "folder": str(out),
+                "inputs": str(tmp_path / "in.npz"),
+                "outputs": str(out) + ".npz",
+            }
+        )
+    _run_without_keras_ae(jobs, tmp_path)
+    codes = small.encoder.predict(x_test[:8], verbose=0)
+    for job in jobs[:3]:
+        np.testing.assert_allclose(
+            np.load(job["outputs"])["encode/output_0"], codes, atol=TOLERANCE
+        )
+    int8 = np.load(jobs[3]["outputs"])["encode/output_0"]
+    assert np.abs(int8 - codes).max() < 0.1 * np.abs(codes).max()  # int8: close, not exact
+    listing = json.loads((tmp_path / "litert4" / export.ENDPOINTS_FILE).read_text())
+    assert listing["quantize"] == "int8"
+    for bad, says in [
+        (["--quantize", "int8"], "--calibration-data"),
+        (["--format", "onnx", "--quantize", "int8", "--calibration-data", str(data)], "litert"),
+        (["--format", "tflite"], "invalid choice"),
+    ]:
+        args = ["export", str(tmp_path / "m.keras"), "--out", str(tmp_path / "bad"), *bad]
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("keras-ae: error:") and says in err[0], err
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.backends
+def test_one_function_formats_run_on_tensorflow_or_say_how(small, tmp_path):
+    """ONNX and LiteRT are written under TensorFlow; elsewhere the refusal names the route."""
+    for fmt in ("onnx", "litert"):
+        if keras.backend.backend() == "tensorflow":
+            folder = keras_ae.export_model(small, tmp_path / fmt, format=fmt)
+            listing = json.loads((folder / export.ENDPOINTS_FILE).read_text())
+            assert sorted(listing["endpoints"]) == ["decode", "encode", "reconstruct"]
+            assert all((folder / e["file"]).is_file() for e in listing["endpoints"].values())
+        else:
+            with pytest.raises(
+                RuntimeError, match=f"KERAS_BACKEND=tensorflow keras-ae export .*{fmt}"
+            ):
+                keras_ae.export_model(small, tmp_path / fmt, format=fmt)
+            assert not (tmp_path / fmt).exists()
