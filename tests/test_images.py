@@ -135,6 +135,7 @@ def mean_image_mse(folder, image_size, color_mode):
         ("conv", "color", (32, 32), "rgb", 8),
         ("vae", "gray", (28, 28), "grayscale", 8),
     ],
+    ids=["dense-gray", "conv-rgb", "vae-gray"],
 )
 def test_cli_trains_on_a_folder_and_the_export_serves(
     folders, tmp_path, capsys, kind, data, size, color_mode, epochs
