@@ -287,3 +287,23 @@ def test_one_function_formats_run_on_tensorflow_or_say_how(small, tmp_path):
             ):
                 keras_ae.export_model(small, tmp_path / fmt, format=fmt)
             assert not (tmp_path / fmt).exists()
+
+
+def test_deployment_benchmark_measures_every_runtime(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import deployment
+
+    out = tmp_path / "rows.json"
+    args = ["--kinds", "dense", "--calls", "3", "--batch", "16", "--batch-calls", "2"]
+    assert deployment.main([*args, "--out", str(out), "--markdown", str(tmp_path / "t.md")]) == 0
+    rows = {r["runtime"]: r for r in json.loads(out.read_text())}
+    assert len(rows) == 6 and all(
+        r["latency_ms"] > 0 and r["rows_per_s"] > 0 for r in rows.values()
+    )
+    assert rows["Keras direct call"]["latency_vs_keras_call"] == 1.0
+    size = {name: r["bytes"] for name, r in rows.items()}
+    # ONNX and LiteRT hold the same float32 weights; the SavedModel holds every endpoint
+    assert abs(size["ONNX (ONNX Runtime)"] / size["LiteRT"] - 1) < 0.05
+    assert size["SavedModel (TensorFlow)"] > size["LiteRT"]
+    assert size["LiteRT int8"] < size["LiteRT"] / 3
+    assert "| dense | reconstruct | LiteRT int8 |" in (tmp_path / "t.md").read_text()
