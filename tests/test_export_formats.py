@@ -154,9 +154,11 @@ def test_int8_litert_detector_keeps_its_auroc_at_a_third_of_the_size(mnist, tmp_
     assert auroc[None] == pytest.approx(
         keras_ae.anomaly.roc_auc(detector.score_samples(x_test), labels), abs=1e-6
     )
+    print(f"AUROC float32 {auroc[None]:.5f}, int8 {auroc['int8']:.5f}", end="; ")
     assert auroc[None] > 0.9  # a real detector, not chance
     assert abs(auroc["int8"] - auroc[None]) <= 0.005, auroc
     size = {q: (tmp_path / f"litert_{q}" / "score.tflite").stat().st_size for q in (None, "int8")}
+    print(f"score.tflite {size[None]:,} bytes in float32, {size['int8']:,} in int8")
     assert size["int8"] < size[None] / 3, size
     listing = json.loads((tmp_path / "litert_int8" / export.ENDPOINTS_FILE).read_text())
     assert listing["quantize"] == "int8" and listing["model"] == "AnomalyDetector"
