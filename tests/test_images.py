@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_ae import cli, datasets
-from keras_ae.images import from_directory
+from keras_ae.images import count_images, from_directory
 
 
 def write_digits(folder, digits, labels, size=None, rgb=False, suffix=".png"):
@@ -31,13 +31,13 @@ def write_digits(folder, digits, labels, size=None, rgb=False, suffix=".png"):
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, mnist):
-    """``gray``: 400 28x28 grayscale PNGs; ``color``: 300 tinted RGB PNGs, half
-    of them 28x28 and half 36x36; both in class subfolders."""
+    """``gray``: 400 28x28 grayscale PNGs; ``color``: 300 tinted RGB images,
+    150 28x28 PNGs and 150 36x36 JPEGs; both in class subfolders."""
     (x, y), _ = mnist
     root = tmp_path_factory.mktemp("images")
     write_digits(root / "gray", x[:400], y[:400])
     write_digits(root / "color", x[400:550], y[400:550], rgb=True)
-    write_digits(root / "color", x[550:700], y[550:700], size=(36, 36), rgb=True)
+    write_digits(root / "color", x[550:700], y[550:700], size=(36, 36), rgb=True, suffix=".jpg")
     return root
 
 
@@ -120,25 +120,25 @@ def run_cli(capsys, *args):
     return code, captured.out, captured.err
 
 
-def mean_image_mse(folder, image_size, color_mode):
+def mean_image_mse(folder, image_size, color_mode, validation_split):
     """Test MSE of predicting every validation image by the training images' mean,
-    on the CLI's split (10%, seed 0)."""
-    split = from_directory(folder, image_size, color_mode, validation_split=0.1, seed=0)
+    on the CLI's split (seed 0)."""
+    split = from_directory(folder, image_size, color_mode, validation_split, seed=0)
     mean = read_all(split.train).mean(axis=0)
     return float(np.mean((read_all(split.validation) - mean) ** 2))
 
 
 @pytest.mark.parametrize(
-    ("kind", "data", "size", "color_mode", "epochs"),
+    ("kind", "data", "size", "color_mode", "split", "epochs"),
     [
-        ("dense", "gray", (28, 28), "grayscale", 6),
-        ("conv", "color", (32, 32), "rgb", 8),
-        ("vae", "gray", (28, 28), "grayscale", 8),
+        ("dense", "gray", (28, 28), "grayscale", None, 6),
+        ("conv", "color", (32, 32), "rgb", 0.2, 8),
+        ("vae", "gray", (28, 28), "grayscale", None, 8),
     ],
     ids=["dense-gray", "conv-rgb", "vae-gray"],
 )
 def test_cli_trains_on_a_folder_and_the_export_serves(
-    folders, tmp_path, capsys, kind, data, size, color_mode, epochs
+    folders, tmp_path, capsys, kind, data, size, color_mode, split, epochs
 ):
     import tensorflow as tf
 
@@ -148,11 +148,14 @@ def test_cli_trains_on_a_folder_and_the_export_serves(
         capsys,
         *("train", kind, "--data", folders / data, "--image-size", *size),
         *("--color-mode", color_mode, "--epochs", epochs, "--batch-size", 16, "--out", out),
+        *(() if split is None else ("--validation-split", split)),
     )
     assert code == 0, stderr[-3000:]
     record = json.loads((out / "metrics.json").read_text())
     # a real figure: the model reconstructs the held-out images better than their mean
-    baseline = mean_image_mse(folders / data, size, color_mode)
+    held_out = int((split or 0.1) * count_images(folders / data))
+    assert f"Using {held_out} files for validation." in stdout
+    baseline = mean_image_mse(folders / data, size, color_mode, split or 0.1)
     assert record["test"]["mse"] < baseline
     assert (out / "reconstructions.png").stat().st_size > 1000
     model = keras.saving.load_model(out / "model.keras")
