@@ -56,6 +56,8 @@ def _report_failure(err: BaseException, args: argparse.Namespace | None) -> None
         where = "above"
     else:
         folder = Path(getattr(args, "out", None) or tempfile.mkdtemp(prefix="keras-ae-"))
+        if getattr(args, "func", None) is cmd_export:  # --out is the export itself: keep it clean
+            folder = Path(tempfile.mkdtemp(prefix="keras-ae-"))
         try:
             folder.mkdir(parents=True, exist_ok=True)
             log = folder / "keras-ae-error.log"
@@ -482,6 +484,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.calibration_data is not None:
         calibration = load_data(args.calibration_data).x_train[:CALIBRATION_ROWS]
     model = _load_keras(path)
+    _doing(f"exporting {path} to {args.format}")
     try:
         target = keras_ae.export_model(
             model,

@@ -469,9 +469,8 @@ def export_model(
                 "quantize='int8' needs `calibration_data`: model inputs such as normal "
                 "training rows. Received: calibration_data=None"
             )
-        calibration = checks.images(
-            "calibration_data", calibration_data, tracked_model(model).input_shape[1:]
-        )
+        x_spec = portable_endpoints(model)["encode"][1][0]
+        calibration = checks.images("calibration_data", calibration_data, x_spec.shape[1:])
     if format == "saved_model":
         return export_saved_model(model, path, overwrite=overwrite)
     if backend.tensorflow_only() is None:

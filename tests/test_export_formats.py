@@ -309,3 +309,36 @@ def test_deployment_benchmark_measures_every_runtime(tmp_path):
     assert size["SavedModel (TensorFlow)"] > size["LiteRT"]
     assert size["LiteRT int8"] < size["LiteRT"] / 3
     assert "| dense | reconstruct | LiteRT int8 |" in (tmp_path / "t.md").read_text()
+
+
+def test_cli_exports_a_saved_detector(mnist, tmp_path):
+    from keras_ae import cli
+    from keras_ae.anomaly import AnomalyDetector
+
+    (x_train, y_train), (x_test, _) = mnist
+    keras.utils.set_random_seed(0)
+    detector = AnomalyDetector().fit(x_train[y_train == 0][:300], epochs=1)
+    detector.save(tmp_path / "detector.keras")
+    np.savez(tmp_path / "normal.npz", x_train=x_train[y_train == 0][:300])
+    calibrate = ["--quantize", "int8", "--calibration-data", str(tmp_path / "normal.npz")]
+    jobs = []
+    for fmt, extra in [("onnx", []), ("litert", calibrate)]:
+        out = tmp_path / fmt
+        args = ["export", str(tmp_path / "detector.keras"), "--format", fmt, "--out", str(out)]
+        assert cli.main([*args, *extra]) == 0
+        np.savez(tmp_path / "in.npz", **{"score/x": x_test[:64], "is_anomaly/x": x_test[:64]})
+        jobs.append(
+            {
+                "format": fmt,
+                "folder": str(out),
+                "inputs": str(tmp_path / "in.npz"),
+                "outputs": f"{out}.npz",
+            }
+        )
+    _run_without_keras_ae(jobs, tmp_path)
+    scores = detector.score_samples(x_test[:64])
+    onnx = np.load(jobs[0]["outputs"])
+    np.testing.assert_allclose(onnx["score/output_0"], scores, atol=TOLERANCE)
+    np.testing.assert_array_equal(onnx["is_anomaly/output_0"], detector.predict(x_test[:64]))
+    int8 = np.load(jobs[1]["outputs"])["score/output_0"]
+    assert np.corrcoef(int8, scores)[0, 1] > 0.99  # int8 keeps the ranking
