@@ -49,7 +49,9 @@ autoencoder's endpoints plus ``score`` (x → per-sample score, float32) and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -57,12 +59,23 @@ import numpy as np
 from keras import ops
 
 from keras_ae import checks, export, losses
-from keras_ae.builders import build_dense_autoencoder
+from keras_ae.builders import build_dense_autoencoder, compile_defaults
 from keras_ae.models import VariationalAutoencoder
 
 #: Default training settings of :meth:`AnomalyDetector.fit`.
 DEFAULT_EPOCHS = 100
 DEFAULT_BATCH_SIZE = 64
+
+#: Tabular defaults (``normalize=True``), chosen on ``benchmarks/tabular_anomaly.py``:
+#: at most this many epochs, stopped early on the held-out normal rows.
+TABULAR_EPOCHS = 300
+TABULAR_BATCH_SIZE = 32
+#: Fraction of the normal rows held out for early stopping.
+TABULAR_VALIDATION_SPLIT = 0.2
+#: Epochs without a better held-out loss before training stops (best weights kept).
+TABULAR_PATIENCE = 20
+#: L2 weight decay of the tabular model's AdamW optimizer.
+TABULAR_WEIGHT_DECAY = 1e-2
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -79,8 +92,14 @@ def _reconstruct(model: keras.Model, x: Any) -> Any:
     return model(x, training=False)
 
 
+def _standardize(model: keras.Model, x: Any) -> Any:
+    """``x`` in the units a normalizing model compares in (itself otherwise)."""
+    return model.standardize(x) if hasattr(model, "standardize") else x
+
+
 def _mse(model: keras.Model, x: Any) -> Any:
-    return losses.mse_per_sample(x, _reconstruct(model, x))
+    x_hat = _reconstruct(model, x)
+    return losses.mse_per_sample(_standardize(model, x), _standardize(model, x_hat))
 
 
 def _bce(model: keras.Model, x: Any) -> Any:
@@ -240,6 +259,29 @@ def default_model(input_shape: Sequence[int], latent_dim: int = 32) -> keras.Mod
     )
 
 
+def tabular_units(n_features: int) -> tuple[tuple[int, ...], int]:
+    """Hidden sizes and code size of :func:`tabular_model` for ``n_features`` columns."""
+    return (max(16, 2 * n_features),), max(2, n_features // 4)
+
+
+def tabular_model(n_features: int) -> keras.Model:
+    """The autoencoder ``AnomalyDetector(normalize=True)`` trains when given no model.
+
+    :func:`~keras_ae.build_dense_autoencoder` with ``normalize=True`` (raw
+    feature values in and out, standardised inside), one hidden layer of
+    :func:`tabular_units` and AdamW with weight decay
+    :data:`TABULAR_WEIGHT_DECAY`. Small tables overfit easily: these sizes,
+    the decay and early stopping (:data:`TABULAR_VALIDATION_SPLIT`,
+    :data:`TABULAR_PATIENCE`) are the settings that scored best on
+    ``benchmarks/tabular_anomaly.py`` (breast cancer, wine, digits; see
+    docs/benchmarks.md).
+    """
+    n = checks.positive_int("n_features", n_features)
+    hidden, latent = tabular_units(n)
+    model = build_dense_autoencoder((n,), hidden_units=hidden, latent_dim=latent, normalize=True)
+    return compile_defaults(model, model.loss, weight_decay=TABULAR_WEIGHT_DECAY)
+
+
 class AnomalyDetector:
     """Reconstruction-error anomaly detection with a scikit-learn-like API.
 
@@ -247,7 +289,8 @@ class AnomalyDetector:
         model: an autoencoder (any ``keras.Model`` whose output has its
             input's shape; a :class:`~keras_ae.models.VariationalAutoencoder`
             for ``score="elbo"``), trained or not. None: :func:`default_model`
-            for the shape of the data given to :meth:`fit`.
+            for the shape of the data given to :meth:`fit`
+            (:func:`tabular_model` with ``normalize=True``).
         score: ``"mse"``, ``"bce"`` or ``"elbo"`` (see :data:`SCORES`).
         threshold: threshold rule, one of :data:`THRESHOLD_RULES`:
             ``"max"``, ``"mean_std"``, ``"percentile"`` or ``"contamination"``.
@@ -255,6 +298,12 @@ class AnomalyDetector:
         k: standard deviations for ``"mean_std"`` (default 3).
         contamination: fraction in (0, 1) for ``"contamination"`` (default 0.1).
         batch_size: batch size for scoring.
+        normalize: for tables (raw feature values in any unit): the model
+            standardises its inputs with a ``keras.layers.Normalization``
+            adapted on the normal rows in :meth:`fit`
+            (``build_dense_autoencoder(..., normalize=True)``; given a
+            ``model``, it must be built so), the score compares standardised
+            values, and :meth:`fit` stops early on held-out normal rows.
 
     Attributes (after :meth:`fit`):
         threshold_: scores strictly above it are anomalies.
@@ -275,9 +324,18 @@ class AnomalyDetector:
         k: float = 3.0,
         contamination: float = 0.1,
         batch_size: int = 256,
+        normalize: bool = False,
     ) -> None:
         if model is not None and not isinstance(model, keras.Model):
             raise TypeError(f"`model` must be a keras.Model or None. Received: model={model!r}")
+        if not isinstance(normalize, bool):
+            raise TypeError(f"`normalize` must be True or False. Received: normalize={normalize!r}")
+        if normalize and model is not None and not getattr(model, "spec", {}).get("normalize"):
+            raise ValueError(
+                "normalize=True needs a model built with normalize=True "
+                "(keras_ae.build_dense_autoencoder(..., normalize=True)), or model=None. "
+                f"Received: model={model.name!r}"
+            )
         checks.choice("score", score, SCORES)
         checks.choice("threshold", threshold, THRESHOLD_RULES)
         if score == "elbo" and model is not None and not isinstance(model, VariationalAutoencoder):
@@ -294,6 +352,8 @@ class AnomalyDetector:
         self.k = checks.non_negative_float("k", k)
         self.contamination = checks.open_unit_interval("contamination", contamination)
         self.batch_size = checks.positive_int("batch_size", batch_size)
+        # a model built with normalize=True is adapted in fit even if not asked
+        self.normalize = normalize or bool(getattr(model, "spec", {}).get("normalize"))
 
     # -- data
 
@@ -302,6 +362,8 @@ class AnomalyDetector:
         spec = getattr(self.model, "spec", {})
         # a sigmoid output (or a Bernoulli VAE) only fits data in [0, 1]
         unit = self.score == "bce" or spec.get("output_activation") == "sigmoid"
+        if self.normalize and np.issubdtype(np.asarray(x).dtype, np.integer):
+            x = np.asarray(x, "float32")  # feature values, not 8-bit pixels to rescale
         return checks.images(name, x, shape=shape, unit_range=unit)
 
     def _check_fitted(self) -> None:
@@ -316,20 +378,32 @@ class AnomalyDetector:
     def fit(
         self,
         x_normal: Any,
-        epochs: int = DEFAULT_EPOCHS,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        epochs: int | None = None,
+        batch_size: int | None = None,
         train: bool = True,
         verbose: int = 0,
+        validation_split: float | None = None,
+        seed: int = 0,
     ) -> AnomalyDetector:
         """Train the autoencoder on normal data, then set ``threshold_`` from its scores.
 
         Args:
             x_normal: normal samples, ``(N, *input_shape)``.
-            epochs: training epochs (``train=True``).
-            batch_size: training batch size.
+            epochs: training epochs (``train=True``); None: :data:`DEFAULT_EPOCHS`,
+                or at most :data:`TABULAR_EPOCHS` with ``normalize=True``.
+            batch_size: training batch size; None: :data:`DEFAULT_BATCH_SIZE`
+                (:data:`TABULAR_BATCH_SIZE` with ``normalize=True``).
             train: False to keep the model as it is (trained already) and
                 only calibrate the threshold.
             verbose: passed to ``model.fit``.
+            validation_split: fraction in [0, 1) of ``x_normal`` (a random
+                part, drawn with ``seed``) held out to stop training when its
+                loss has not improved for :data:`TABULAR_PATIENCE` epochs,
+                keeping the best weights; 0: train every epoch. None:
+                :data:`TABULAR_VALIDATION_SPLIT` with ``normalize=True``, else 0.
+            seed: seed of the held-out draw.
+
+        The threshold is set from the scores of every row of ``x_normal``.
 
         Returns:
             ``self``.
@@ -342,20 +416,63 @@ class AnomalyDetector:
                 raise ValueError(
                     "train=False needs a trained `model`; this detector has model=None."
                 )
-            self.model = default_model(x.shape[1:])
+            if self.normalize and x.ndim != 2:
+                raise ValueError(
+                    "normalize=True is for tables: `x_normal` must have shape (rows, features). "
+                    f"Received shape {x.shape}."
+                )
+            self.model = tabular_model(x.shape[1]) if self.normalize else default_model(x.shape[1:])
         if train:
-            self.model.fit(
-                x,
-                x,
-                epochs=checks.positive_int("epochs", epochs),
-                batch_size=checks.positive_int("batch_size", batch_size),
-                verbose=verbose,
-            )
+            self._train(x, epochs, batch_size, verbose, validation_split, seed)
         self.train_scores_ = self.score_samples(x)
         self.threshold_ = compute_threshold(
             self.train_scores_, self.threshold, q=self.q, k=self.k, contamination=self.contamination
         )
         return self
+
+    def _train(
+        self,
+        x: np.ndarray,
+        epochs: int | None,
+        batch_size: int | None,
+        verbose: int,
+        validation_split: float | None,
+        seed: int,
+    ) -> None:
+        tabular = self.normalize
+        epochs = checks.positive_int(
+            "epochs", (TABULAR_EPOCHS if tabular else DEFAULT_EPOCHS) if epochs is None else epochs
+        )
+        batch_size = checks.positive_int(
+            "batch_size",
+            (TABULAR_BATCH_SIZE if tabular else DEFAULT_BATCH_SIZE)
+            if batch_size is None
+            else batch_size,
+        )
+        if validation_split is None:
+            validation_split = TABULAR_VALIDATION_SPLIT if tabular else 0.0
+        split = checks.open_unit_interval("validation_split", validation_split, closed_low=True)
+        held = int(round(split * len(x)))
+        if split and not 1 <= held < len(x):
+            raise ValueError(
+                f"`validation_split` holds out {held} of {len(x)} rows; it must leave at least "
+                f"one row on each side. Received: validation_split={validation_split!r}"
+            )
+        order = np.random.default_rng(seed).permutation(len(x))
+        x_fit, x_val = x[order[held:]], x[order[:held]]
+        if self.normalize:
+            self.model.adapt(x_fit)
+        fit_kwargs: dict[str, Any] = {}
+        if held:
+            fit_kwargs["validation_data"] = (x_val, x_val)
+            fit_kwargs["callbacks"] = [
+                keras.callbacks.EarlyStopping(
+                    patience=TABULAR_PATIENCE, restore_best_weights=True, verbose=verbose
+                )
+            ]
+        self.model.fit(
+            x_fit, x_fit, epochs=epochs, batch_size=batch_size, verbose=verbose, **fit_kwargs
+        )
 
     def score_samples(self, x: Any) -> np.ndarray:
         """Per-sample anomaly score (float32, shape (N,)); higher = more anomalous."""
@@ -375,6 +492,101 @@ class AnomalyDetector:
         """1 (int32) where the score is above ``threshold_``, else 0."""
         self._check_fitted()
         return (self.score_samples(x) > np.float32(self.threshold_)).astype("int32")
+
+    # -- saving
+
+    def get_config(self) -> dict:
+        """The detector's settings and ``threshold_`` (plain JSON data, no model)."""
+        config = {
+            "score": self.score,
+            "threshold": self.threshold,
+            "q": self.q,
+            "k": self.k,
+            "contamination": self.contamination,
+            "batch_size": self.batch_size,
+            "normalize": self.normalize,
+        }
+        if hasattr(self, "threshold_"):
+            config["threshold_"] = float(self.threshold_)
+        return config
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Save the fitted detector to one ``.keras`` file: its model (with the
+        normalization statistics inside it), its settings and ``threshold_``.
+
+        The file is written atomically (:func:`keras_ae.save_keras`). It holds
+        a :class:`DetectorModel`: ``keras.saving.load_model(path)`` gives a
+        Keras model whose output is the per-sample score, and
+        :meth:`AnomalyDetector.load` gives the detector back.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+            PathExistsError: ``path`` exists and ``overwrite`` is False.
+        """
+        self._check_fitted()
+        return export.save_keras(DetectorModel(self.model, self.get_config()), path, overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> AnomalyDetector:
+        """The detector :meth:`save` wrote, loaded in Keras's safe mode; ready to
+        ``score_samples``, ``predict`` and export (``train_scores_`` is not kept)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"`path` must be a str or os.PathLike. Received: path={path!r}")
+        if Path(path).suffix != ".keras" or not Path(path).is_file():
+            raise FileNotFoundError(f"no .keras file at {str(path)!r}")
+        saved = keras.saving.load_model(path, safe_mode=True)
+        if not isinstance(saved, DetectorModel):
+            raise ValueError(
+                f"{str(path)!r} holds a {type(saved).__name__}, not a detector saved with "
+                "AnomalyDetector.save. Load a bare model with keras.saving.load_model and pass "
+                "it to AnomalyDetector(model).fit(x_normal, train=False)."
+            )
+        return saved.detector()
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class DetectorModel(keras.Model):
+    """A fitted :class:`AnomalyDetector` as one Keras model, for ``.keras`` files.
+
+    It tracks the detector's autoencoder (``self.autoencoder``, saved with
+    its weights and normalization statistics) and keeps the detector's
+    settings and threshold in its config. Called on raw inputs it returns
+    the per-sample anomaly score. :meth:`detector` rebuilds the detector.
+    """
+
+    def __init__(self, autoencoder: keras.Model, detector_config: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.autoencoder = autoencoder
+        self.detector_config = dict(detector_config)
+        checks.choice("score", self.detector_config.get("score"), SCORES)
+        self.built = autoencoder.built
+
+    def call(self, x: Any) -> Any:
+        return SCORES[self.detector_config["score"]](self.autoencoder, x)
+
+    def detector(self) -> AnomalyDetector:
+        """The :class:`AnomalyDetector` this model holds, fitted if it was saved fitted."""
+        config = dict(self.detector_config)
+        threshold = config.pop("threshold_", None)
+        detector = AnomalyDetector(self.autoencoder, **config)
+        if threshold is not None:
+            detector.threshold_ = float(threshold)
+        return detector
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "autoencoder": keras.saving.serialize_keras_object(self.autoencoder),
+            "detector_config": self.detector_config,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Any = None) -> DetectorModel:
+        config = dict(config)
+        config["autoencoder"] = keras.saving.deserialize_keras_object(
+            config["autoencoder"], custom_objects=custom_objects
+        )
+        return cls(**config)
 
 
 # ---------------------------------------------------------------- export
@@ -396,3 +608,4 @@ def detector_endpoints(detector: AnomalyDetector) -> dict[str, export.Endpoint]:
 
 
 export.ENDPOINTS[AnomalyDetector] = detector_endpoints
+export.ENDPOINTS[DetectorModel] = lambda saved: detector_endpoints(saved.detector())

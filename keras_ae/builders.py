@@ -114,15 +114,20 @@ def compile_defaults(
     metrics: list | None = None,
     learning_rate: float = 1e-3,
     speed: bool = True,
+    weight_decay: float = 0.0,
 ) -> keras.Model:
-    """Compile ``model`` with Adam(``learning_rate``), ``loss`` and (``speed``) the
-    speed settings of its trunk on this backend (:func:`keras_ae.backend.compile_speed`).
+    """Compile ``model`` with Adam(``learning_rate``) (AdamW with a positive
+    ``weight_decay``), ``loss`` and (``speed``) the speed settings of its trunk
+    on this backend (:func:`keras_ae.backend.compile_speed`).
 
     Inside a distribution the speed settings are left out: XLA and
     ``steps_per_execution`` fail inside ``tf.distribute`` with TensorFlow 2.21.
     """
     settings = backend.compile_speed(model.spec["architecture"]) if speed else {}
-    optimizer = keras.optimizers.Adam(learning_rate)
+    if weight_decay:
+        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **settings)
     return model
 
@@ -136,16 +141,32 @@ def _autoencoder(
     return compile_defaults(model, loss, learning_rate=learning_rate, speed=speed)
 
 
+def _normalizing(spec: dict, normalize: Any) -> dict:
+    """``spec`` with ``normalize`` (a Normalization layer first, its inverse last;
+    see :func:`build_dense_autoencoder`), which needs a linear output."""
+    if not isinstance(normalize, bool):
+        raise TypeError(f"`normalize` must be True or False. Received: normalize={normalize!r}")
+    if normalize and spec["output_activation"] is not None:
+        raise ValueError(
+            "normalize=True gives a linear output in the data's own units: pass "
+            f"output_activation=None. Received: output_activation={spec['output_activation']!r}"
+        )
+    if normalize:
+        spec["normalize"] = True
+    return spec
+
+
 def build_dense_autoencoder(
     input_shape: Sequence[int] = (28, 28, 1),
     hidden_units: Sequence[int] = (256, 128),
     latent_dim: int = 32,
     activation: str | None = "relu",
-    output_activation: str | None = "sigmoid",
+    output_activation: str | None = "auto",
     name: str | None = None,
     *,
     code_activation: str | None = None,
     tied_weights: bool = False,
+    normalize: bool = False,
 ) -> Autoencoder:
     """A dense (fully connected) autoencoder, compiled and ready for ``fit(x, x)``.
 
@@ -154,19 +175,35 @@ def build_dense_autoencoder(
     ``activation=None`` and ``output_activation=None`` give the linear
     autoencoder that learns PCA's subspace.
 
+    ``normalize=True`` is for real-valued features in any unit (tables): the
+    encoder starts with a ``keras.layers.Normalization`` (layer
+    "encoder_normalize", one mean and variance per input value) and the
+    decoder ends with its inverse ("decoder_denormalize"), so the model, its
+    ``.keras`` file and every exported endpoint take and return raw values.
+    The output is linear and the loss is the mean squared error of the
+    standardised values (:meth:`~keras_ae.models.Autoencoder.standardize`).
+    Adapt it on the training data before ``fit``::
+
+        model = build_dense_autoencoder((30,), hidden_units=(64,), latent_dim=8,
+                                        normalize=True)
+        model.adapt(x_train)  # the statistics are saved with the model
+        model.fit(x_train, x_train, epochs=50)
+
     Args:
         input_shape: one sample's shape, without the batch axis.
         hidden_units: hidden layer sizes from the input towards the code.
         latent_dim: size of the code.
         activation: hidden-layer activation, or None for linear.
         output_activation: "sigmoid" (loss: binary cross-entropy) or None
-            (loss: mean squared error).
+            (loss: mean squared error); "auto" (default): "sigmoid", or None
+            with ``normalize=True``.
         name: model name; default "dense_autoencoder" ("tied_autoencoder"
             with ``tied_weights``).
         code_activation: activation of the code layer (default linear).
         tied_weights: the decoder reuses each encoder kernel, transposed, with
             biases of its own (:class:`keras_ae.layers.DenseTranspose`); this
             halves the kernel parameters.
+        normalize: standardise the inputs inside the model (see above).
 
     Returns:
         A compiled :class:`keras_ae.models.Autoencoder`.
@@ -175,6 +212,8 @@ def build_dense_autoencoder(
         raise TypeError(
             f"`tied_weights` must be True or False. Received: tied_weights={tied_weights!r}"
         )
+    if output_activation == "auto":
+        output_activation = None if normalize is True else "sigmoid"
     spec = trunk_spec(
         "dense",
         input_shape,
@@ -185,6 +224,7 @@ def build_dense_autoencoder(
         code_activation=code_activation,
     )
     spec["tied_weights"] = tied_weights
+    spec = _normalizing(spec, normalize)
     return _autoencoder("tied" if tied_weights else "dense", spec, name)
 
 
@@ -198,6 +238,7 @@ def build_conv_autoencoder(
     name: str | None = None,
     *,
     code_activation: str | None = None,
+    normalize: bool = False,
 ) -> Autoencoder:
     """A convolutional autoencoder for images ``(H, W, C)`` or series ``(T, C)``.
 
@@ -217,6 +258,10 @@ def build_conv_autoencoder(
         output_activation: "sigmoid" (BCE loss) or None (MSE loss).
         name: model name; default "conv_autoencoder".
         code_activation: activation of the code layer (default linear).
+        normalize: standardise the inputs inside the model, for real-valued
+            data such as a series in its own units (with
+            ``output_activation=None``; adapt it with ``model.adapt(x_train)``,
+            see :func:`build_dense_autoencoder`).
 
     Returns:
         A compiled :class:`keras_ae.models.Autoencoder`.
@@ -231,7 +276,7 @@ def build_conv_autoencoder(
         code_activation=code_activation,
         kernel_size=kernel_size,
     )
-    return _autoencoder("conv", spec, name)
+    return _autoencoder("conv", _normalizing(spec, normalize), name)
 
 
 def build_denoising_autoencoder(
@@ -464,6 +509,7 @@ def build_lstm_autoencoder(
     name: str | None = None,
     *,
     code_activation: str | None = None,
+    normalize: bool = False,
 ) -> Autoencoder:
     """A recurrent (LSTM) autoencoder for series ``(T, C)``, compiled for ``fit(x, x)``.
 
@@ -483,6 +529,9 @@ def build_lstm_autoencoder(
             cross-entropy: values in [0, 1]).
         name: model name; default "lstm_autoencoder".
         code_activation: activation of the code layer (default linear).
+        normalize: standardise the inputs inside the model (a series in its
+            own units; adapt it with ``model.adapt(x_train)``, see
+            :func:`build_dense_autoencoder`).
 
     Returns:
         A compiled :class:`keras_ae.models.Autoencoder`.
@@ -496,4 +545,4 @@ def build_lstm_autoencoder(
         output_activation=output_activation,
         code_activation=code_activation,
     )
-    return _autoencoder("lstm", spec, name)
+    return _autoencoder("lstm", _normalizing(spec, normalize), name)

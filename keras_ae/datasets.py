@@ -12,6 +12,10 @@ seeded seasonal series with labelled anomalies.
 
 Folders of images: :func:`from_directory` (from :mod:`keras_ae.images`)
 streams PNG/JPEG files as ``tf.data`` batches of ``(x, x)`` in [0, 1].
+
+Tables: :func:`from_table` (from :mod:`keras_ae.tables`) reads the numeric
+columns of a CSV or parquet file; :func:`load_breast_cancer` reads the
+embedded Wisconsin breast-cancer table (CC BY 4.0).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 
 from keras_ae import checks
 from keras_ae.images import ImageFolder, from_directory  # noqa: F401 - public here
+from keras_ae.tables import Table, from_table, load_breast_cancer  # noqa: F401 - public here
 
 logger = logging.getLogger("keras_ae")
 

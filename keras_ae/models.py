@@ -32,6 +32,10 @@ from keras_ae import layers as ae_layers
 
 register = keras.saving.register_keras_serializable(package="keras_ae")
 
+#: A value whose variance over the data given to :meth:`Autoencoder.adapt` is
+#: at most this is taken as constant: it is centred but not scaled.
+CONSTANT_VARIANCE = 1e-12
+
 
 @register
 class Autoencoder(backend.ModelHooks, keras.Model):
@@ -76,6 +80,36 @@ class Autoencoder(backend.ModelHooks, keras.Model):
             )(code)
         return inputs, decoder(code), encoder, decoder
 
+    def adapt(self, data: Any) -> Autoencoder:
+        """Set the statistics of a normalizing model (``spec["normalize"]``) from
+        ``data`` (the training data: an array or a batched ``tf.data.Dataset``):
+        the encoder's ``keras.layers.Normalization`` adapts on it and the
+        decoder's inverse layer takes the same mean and variance. Returns ``self``."""
+        if not self.spec.get("normalize"):
+            raise ValueError(
+                f"Model {self.name!r} has no normalization layer to adapt: build it with "
+                "normalize=True."
+            )
+        layer = self.encoder.get_layer("encoder_normalize")
+        layer.adapt(data)
+        mean = ops.convert_to_numpy(layer.adapt_mean)
+        variance = ops.convert_to_numpy(layer.adapt_variance)
+        # a constant value keeps its scale (variance 1), as scikit-learn's StandardScaler does
+        variance = np.where(variance > CONSTANT_VARIANCE, variance, 1.0).astype(variance.dtype)
+        inverse = self.decoder.get_layer("decoder_denormalize")
+        for norm in (layer, inverse):  # numpy copies: JAX refuses to donate one buffer twice
+            norm.adapt_mean.assign(mean)
+            norm.adapt_variance.assign(variance)
+            norm.finalize_state()
+        return self
+
+    def standardize(self, x: Any) -> Any:
+        """``x`` through the encoder's Normalization layer (``x`` itself without one):
+        the units in which a normalizing model's loss and anomaly score compare."""
+        if not self.spec.get("normalize"):
+            return x
+        return self.encoder.get_layer("encoder_normalize")(x)
+
     def jacobian_norm(self, x: Any) -> Any:
         """‖∂code/∂x‖²_F per sample: in closed form for dense trunks
         (:func:`keras_ae.losses.dense_jacobian_norm`), by the backend's
@@ -99,8 +133,12 @@ class Autoencoder(backend.ModelHooks, keras.Model):
         """Compiled reconstruction loss + layer losses (+ λ·mean ‖J‖²_F if contractive).
 
         Without targets (``fit(x)``, ``evaluate(x)``) the inputs are the targets.
+        A model with ``spec["normalize"]`` compares standardised values
+        (:meth:`standardize`), so each feature weighs the same whatever its unit.
         """
         y = x if y is None else y
+        if self.spec.get("normalize"):
+            y, y_pred = self.standardize(y), self.standardize(y_pred)
         loss = super().compute_loss(x, y, y_pred, sample_weight, training)
         for layer in self.layers:
             if isinstance(layer, ae_layers.ReportsMetrics):

@@ -207,7 +207,8 @@ def build_encoder(spec: dict, heads: Sequence[Head], name: str = "encoder") -> k
         name: the model's name.
     """
     inputs = keras.Input(shape=spec["input_shape"], name=f"{name}_input")
-    x = ARCHITECTURES[spec["architecture"]].features(inputs, spec, name)
+    x = normalization(spec, f"{name}_normalize")(inputs) if spec.get("normalize") else inputs
+    x = ARCHITECTURES[spec["architecture"]].features(x, spec, name)
     outputs = [
         float32_output(layers.Dense(units, activation=act, name=hname)(x), f"{hname}_float32")
         for hname, units, act in heads
@@ -221,7 +222,22 @@ def build_decoder(
     """The nested decoder model: code -> reconstruction of the input's shape."""
     inputs = keras.Input(shape=(spec["latent_dim"],), name=f"{name}_input")
     outputs = ARCHITECTURES[spec["architecture"]].decode(inputs, spec, name, tied_to=tied_to)
-    return keras.Model(inputs, float32_output(outputs, f"{name}_float32"), name=name)
+    outputs = float32_output(outputs, f"{name}_float32")
+    if spec.get("normalize"):
+        outputs = normalization(spec, f"{name}_denormalize", invert=True)(outputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def normalization(spec: dict, name: str, invert: bool = False) -> layers.Normalization:
+    """A ``keras.layers.Normalization`` over every value of a sample (one mean and
+    variance per input value), float32, to adapt on the training data.
+
+    With ``spec["normalize"]`` the encoder starts with one and the decoder ends
+    with its inverse (``invert=True``, the same statistics), so the model takes
+    and returns raw values while its trunk works on standardised ones.
+    """
+    axis = tuple(range(1, len(spec["input_shape"]) + 1))
+    return layers.Normalization(axis=axis, invert=invert, dtype="float32", name=name)
 
 
 def float32_output(x: Any, name: str) -> Any:
