@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -61,13 +62,40 @@ def _image_size(image_size: Any) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
+#: The first bytes of the formats Keras's reader decodes.
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def _image_files(path: str | os.PathLike) -> Iterator[str]:
+    """The image files (:data:`IMAGE_SUFFIXES`) in ``path`` and its subfolders, as
+    Keras's reader finds them (symbolic links to folders not followed)."""
+    for root, _, files in os.walk(path):
+        for name in files:
+            if name.lower().endswith(IMAGE_SUFFIXES):
+                yield os.path.join(root, name)
+
+
 def count_images(path: str | os.PathLike) -> int:
     """The number of image files (:data:`IMAGE_SUFFIXES`) in ``path`` and its
-    subfolders, counted as Keras's reader finds them (hidden folders included,
-    symbolic links to folders not followed)."""
-    return sum(
-        name.lower().endswith(IMAGE_SUFFIXES) for _, _, files in os.walk(path) for name in files
-    )
+    subfolders, counted as Keras's reader finds them."""
+    return sum(1 for _ in _image_files(path))
+
+
+def _count_checked(path: str | os.PathLike) -> int:
+    """:func:`count_images`, reading the first bytes of every file: a file that is
+    not a PNG, JPEG, GIF or BMP image whatever its name says raises ValueError
+    naming it, here rather than in the middle of training."""
+    found = 0
+    for file in _image_files(path):
+        with open(file, "rb") as handle:
+            head = handle.read(8)
+        if not head.startswith(_SIGNATURES):
+            raise ValueError(
+                f"`path` holds a file that is not a PNG, JPEG, GIF or BMP image: {file!r} "
+                f"(it starts with {head!r}). Received: path={str(path)!r}"
+            )
+        found += 1
+    return found
 
 
 def from_directory(
@@ -136,7 +164,7 @@ def from_directory(
             f"`seed` must be an integer >= 0 or None. Received: seed={seed!r}"
         )
     batch_size = checks.positive_int("batch_size", batch_size)
-    found = count_images(folder)
+    found = _count_checked(folder)
     if found == 0:
         raise ValueError(
             f"`path` holds no image ({', '.join(IMAGE_SUFFIXES)} files, in the folder or its "

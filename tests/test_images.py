@@ -112,6 +112,11 @@ def test_a_folder_without_images_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="holds no image") as info:
         datasets.from_directory(tmp_path / "notes")
     assert str(tmp_path / "notes") in str(info.value)
+    # a file named .png that is not an image is named before any training
+    (tmp_path / "notes" / "sub" / "page.png").write_text("<html>not an image</html>")
+    with pytest.raises(ValueError, match="not a PNG, JPEG, GIF or BMP image") as info:
+        datasets.from_directory(tmp_path / "notes")
+    assert "page.png" in str(info.value)
 
 
 def run_cli(capsys, *args):
@@ -171,10 +176,14 @@ def test_cli_refuses_what_a_folder_cannot_train(folders, tmp_path, capsys):
     out = tmp_path / "out"
     empty = tmp_path / "empty"
     (empty / "cats").mkdir(parents=True)
+    broken = tmp_path / "broken"
+    (broken / "dogs").mkdir(parents=True)
+    (broken / "dogs" / "1.jpg").write_bytes(bytes(16))
     cases = [
         (("stacked", "--data", folders / "gray", "--image-size", 28, 28), "KIND stacked"),
         (("anomaly", "--data", folders / "gray", "--image-size", 28, 28), "KIND anomaly"),
         (("dense", "--data", empty, "--image-size", 28, 28), str(empty)),
+        (("dense", "--data", broken, "--image-size", 28, 28), "1.jpg"),
         (("dense", "--data", tmp_path / "nowhere", "--image-size", 28, 28), "nowhere"),
         (("dense", "--data", folders / "gray"), "--image-size H W"),
         (("dense", "--color-mode", "rgb"), "--color-mode"),
