@@ -67,6 +67,20 @@ _FOREIGN_SCRIPT = textwrap.dedent(
 )
 
 
+def run_python(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run this interpreter with ``args`` in ``cwd``; assert it succeeded."""
+    proc = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
 def call_without_keras_ae(saved_model: Path, inputs: dict, tmp_path: Path) -> dict:
     """Call SavedModel endpoints in a new Python process that never imports keras_ae.
 
@@ -76,23 +90,9 @@ def call_without_keras_ae(saved_model: Path, inputs: dict, tmp_path: Path) -> di
     """
     inputs_file, outputs_file = tmp_path / "inputs.npz", tmp_path / "outputs.npz"
     np.savez(inputs_file, **inputs)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _FOREIGN_SCRIPT,
-            str(saved_model),
-            str(inputs_file),
-            str(outputs_file),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=300,
+    run_python(
+        ["-c", _FOREIGN_SCRIPT, str(saved_model), str(inputs_file), str(outputs_file)], tmp_path
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     with np.load(outputs_file) as data:
         result = {k: data[k] for k in data.files}
     result["__signatures__"] = json.loads(str(result["__signatures__"]))

@@ -10,14 +10,13 @@ Keras model to 1e-5.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from conftest import run_python
 
 import keras_ae
 from keras_ae import export
@@ -57,15 +56,7 @@ def _keras_outputs(model, name: str, inputs: dict) -> list[np.ndarray]:
 def _run_without_keras_ae(jobs: list[dict], tmp_path: Path) -> None:
     jobs_file = tmp_path / "jobs.json"
     jobs_file.write_text(json.dumps(jobs))
-    proc = subprocess.run(
-        [sys.executable, str(RUNNER), str(jobs_file)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_python([str(RUNNER), str(jobs_file)], tmp_path)
 
 
 def _endpoint_inputs(model, x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
 import numpy as np
 import pytest
-from conftest import call_without_keras_ae
+from conftest import call_without_keras_ae, run_python
 
 import keras_ae
 from keras_ae import layers, losses, metrics, plotting, sampling
@@ -393,15 +390,7 @@ def test_keras_file_reloads_in_a_fresh_process_in_safe_mode(trained, x_small, tm
     finally:
         vae.beta.assign(1.0)
     np.save(tmp_path / "x.npy", x_small)
-    proc = subprocess.run(
-        [sys.executable, "-c", _RELOAD_SCRIPT, str(path), "x.npy", "out.npz"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_python(["-c", _RELOAD_SCRIPT, str(path), "x.npy", "out.npz"], tmp_path)
     with np.load(tmp_path / "out.npz") as out:
         assert str(out["cls"]) == "VariationalAutoencoder"
         np.testing.assert_allclose(out["reconstruction"], vae.reconstruct(x_small), atol=1e-5)
