@@ -27,6 +27,8 @@ class Data:
     y_train: np.ndarray | None
     x_test: np.ndarray
     y_test: np.ndarray | None
+    #: the feature names of a table (raw values, standardised inside the model); None otherwise
+    columns: tuple[str, ...] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -208,11 +210,16 @@ def train_detector(
     kind: Kind, data: Data, epochs: int, batch_size: int, overrides: dict, **fit_kwargs: Any
 ) -> Any:
     """One-class training: the training samples of class ``NORMAL_DIGIT`` are normal
-    (all of them when there are no labels)."""
-    from keras_ae.anomaly import AnomalyDetector, default_model
+    (all of them when there are no labels). A table (``data.columns``) gets the
+    tabular model, which standardises the raw values inside
+    (:func:`keras_ae.anomaly.tabular_model`), and stops early on held-out rows."""
+    from keras_ae.anomaly import AnomalyDetector, default_model, tabular_model
 
     x = data.x_train if data.y_train is None else data.x_train[data.y_train == NORMAL_DIGIT]
-    detector = AnomalyDetector(default_model(x.shape[1:], **overrides))
+    if data.columns is not None:
+        detector = AnomalyDetector(tabular_model(x.shape[1], **overrides))
+    else:
+        detector = AnomalyDetector(default_model(x.shape[1:], **overrides))
     return detector.fit(
         x, epochs=epochs, batch_size=batch_size, verbose=fit_kwargs.get("verbose", 0)
     )
@@ -222,7 +229,10 @@ def detector_metrics(detector: Any, data: Data) -> dict[str, float]:
     """AUROC of "not the normal class" on the test set, and the anomaly rate."""
     from keras_ae.anomaly import roc_auc
 
-    figures = autoencoder_metrics(detector.model, data)
+    if data.columns is None:
+        figures = autoencoder_metrics(detector.model, data)
+    else:  # a table: the mean score (MSE of standardised values), not image figures
+        figures = {"mean_score": float(np.mean(detector.score_samples(data.x_test)))}
     if data.y_test is not None:
         labels = (data.y_test != NORMAL_DIGIT).astype(int)
         figures["auroc"] = roc_auc(detector.score_samples(data.x_test), labels)
@@ -327,3 +337,62 @@ KINDS: dict[str, Kind] = {
         ),
     ]
 }
+
+
+def fit_series(
+    model: keras.Model, data: Data, epochs: int, batch_size: int, **kwargs: Any
+) -> keras.callbacks.History:
+    """Adapt the model's Normalization layer on the training windows, then
+    :func:`fit_autoencoder`."""
+    model.adapt(data.x_train)
+    return fit_autoencoder(model, data, epochs, batch_size, **kwargs)
+
+
+def series_metrics(model: keras.Model, data: Data) -> dict[str, float]:
+    """Held-out MSE of the standardised windows (the units of the training loss)."""
+    from keras_ae.series import window_scores
+
+    return {"mse": float(np.mean(window_scores(model, data.x_test)))}
+
+
+#: Sequence kinds: they train on windows of a series read from a CSV file
+#: (``keras-ae train conv1d|lstm --data series.csv --window W``), with the
+#: models of tutorial 12. They standardise inside the model (``normalize=True``),
+#: so the model and its exports take the series' raw values. The demo and the
+#: pretrained models, which train on images, leave them out.
+SERIES_KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in [
+        Kind(
+            "conv1d",
+            "Conv1D autoencoder for series, filters 16-32, kernel 5, code 8",
+            builders.build_conv_autoencoder,
+            options={
+                "filters": (16, 32),
+                "latent_dim": 8,
+                "kernel_size": 5,
+                "output_activation": None,
+                "normalize": True,
+            },
+            epochs=20,
+            batch_size=64,
+            fit=fit_series,
+            evaluate=series_metrics,
+            tutorial="12_time_series_anomalies.py",
+        ),
+        Kind(
+            "lstm",
+            "LSTM autoencoder for series, 32 units, code 8",
+            builders.build_lstm_autoencoder,
+            options={"units": (32,), "latent_dim": 8, "normalize": True},
+            epochs=20,
+            batch_size=64,
+            fit=fit_series,
+            evaluate=series_metrics,
+            tutorial="12_time_series_anomalies.py",
+        ),
+    ]
+}
+
+#: Every kind ``keras-ae train`` takes.
+ALL_KINDS: dict[str, Kind] = {**KINDS, **SERIES_KINDS}
