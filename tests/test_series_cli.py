@@ -267,3 +267,20 @@ def test_sequence_builders_normalize_only_with_a_linear_output():
     model.adapt(raw.astype("float32"))
     z = keras.ops.convert_to_numpy(model.standardize(raw.astype("float32")))
     assert abs(z.mean()) < 0.05 and abs(z.std() - 1) < 0.05
+
+
+def test_write_scores_replaces_a_file_whole_or_not_at_all(tmp_path, monkeypatch):
+    target = tmp_path / "scores.csv"
+    series.write_scores(target, [0.5, np.nan, 2.0])
+    assert target.read_text().splitlines() == ["point,score", "0,0.5", "1,nan", "2,2"]
+
+    def crash(tmp, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("keras_ae.export.publish", crash)
+    with pytest.raises(OSError, match="disk full"):
+        series.write_scores(target, np.arange(10.0))
+    assert target.read_text().splitlines()[1:] == ["0,0.5", "1,nan", "2,2"]
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]  # no partial file left
+    with pytest.raises(ValueError, match="1-D"):
+        series.write_scores(target, np.zeros((2, 2)))
