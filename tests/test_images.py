@@ -209,7 +209,13 @@ def test_streaming_memory_benchmark_smoke(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "streaming_memory.py"
     rows_file = tmp_path / "rows.json"
     proc = subprocess.run(
-        [sys.executable, script, "--sizes", "60", "--batch-size", "16", "--json", rows_file],
+        [
+            sys.executable,
+            script,
+            *("--sizes", "60", "--repeats", "1", "--batch-size", "16"),
+            "--json",
+            rows_file,
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
@@ -217,6 +223,6 @@ def test_streaming_memory_benchmark_smoke(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (row,) = json.loads(rows_file.read_text())
-    assert row["images"] == 60 and row["batch_size"] == 16
+    assert row["images"] == 60 and row["batch_size"] == 16 and len(row["peak_rss_runs_mb"]) == 1
     assert 0 < row["peak_rss_before_training_mb"] <= row["peak_rss_mb"] < 8192
     assert np.isfinite(row["final_loss"]) and "peak RSS MB" in proc.stdout
