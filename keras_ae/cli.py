@@ -359,7 +359,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     columns = None
     if kind.name in SERIES_KINDS or args.window is not None or args.columns is not None:
         data, columns = load_series(args.data, args.window, args.columns, kind.name)
-    elif args.image_size is not None or Path(args.data).is_dir():
+    elif args.image_size is not None or (
+        args.data not in ("embedded", "keras") and Path(args.data).is_dir()
+    ):
         if not kind.takes_streams:
             streams = ", ".join(k for k, v in KINDS.items() if v.takes_streams)
             raise UsageError(
