@@ -264,7 +264,7 @@ def tabular_units(n_features: int) -> tuple[tuple[int, ...], int]:
     return (max(16, 2 * n_features),), max(2, n_features // 4)
 
 
-def tabular_model(n_features: int) -> keras.Model:
+def tabular_model(n_features: int, latent_dim: int | None = None) -> keras.Model:
     """The autoencoder ``AnomalyDetector(normalize=True)`` trains when given no model.
 
     :func:`~keras_ae.build_dense_autoencoder` with ``normalize=True`` (raw
@@ -278,6 +278,8 @@ def tabular_model(n_features: int) -> keras.Model:
     """
     n = checks.positive_int("n_features", n_features)
     hidden, latent = tabular_units(n)
+    if latent_dim is not None:
+        latent = checks.positive_int("latent_dim", latent_dim)
     model = build_dense_autoencoder((n,), hidden_units=hidden, latent_dim=latent, normalize=True)
     return compile_defaults(model, model.loss, weight_decay=TABULAR_WEIGHT_DECAY)
 

@@ -22,6 +22,9 @@ import numpy as np
 
 PROG = "keras-ae"
 
+#: --data suffixes read as tables (keras_ae.datasets.from_table).
+TABLE_SUFFIXES = (".csv", ".parquet")
+
 
 class UsageError(Exception):
     """A mistake in the command line or its files: one line, exit code 2."""
@@ -207,6 +210,39 @@ def load_folder(
     return StreamedData(folder.train, folder.validation)
 
 
+def load_table(source: str, label_column: str | None, kind: str) -> Any:
+    """A table (``--data FILE.csv|FILE.parquet [--label-column C]``) for the
+    anomaly detector: raw feature values (the detector standardises inside its
+    model). Rows whose label is 0 are normal, any other label marks an
+    anomaly; without labels every row is normal. A seeded 20% of the normal
+    rows, plus every anomaly, make the test split."""
+    from keras_ae import tables
+    from keras_ae.kinds import NORMAL_DIGIT, Data
+
+    if kind != "anomaly":
+        raise UsageError(f"a table trains KIND anomaly, not {kind}; got --data {source}")
+    try:
+        table = tables.from_table(source, label_column=label_column)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
+        raise UsageError(f"--data {source}: {str(err).splitlines()[0]}") from None
+    x, y = table.x, table.y
+    if y is not None and not np.issubdtype(y.dtype, np.number):
+        raise UsageError(
+            f"--data {source}: --label-column {label_column} must be numeric, {NORMAL_DIGIT} "
+            f"for normal rows; it holds {y[0]!r}"
+        )
+    normal = np.ones(len(x), bool) if y is None else y == NORMAL_DIGIT
+    rows = np.random.default_rng(0).permutation(np.flatnonzero(normal))
+    held = len(rows) // 5
+    if len(rows) - held < 2:
+        raise UsageError(f"--data {source}: {len(rows)} normal row(s); at least 3 are needed")
+    test = np.concatenate([rows[:held], np.flatnonzero(~normal)])
+    y_test = None if y is None else (~normal[test]).astype("int64")
+    if table.dropped:
+        print(f"note: dropped {table.dropped} row(s) of --data {source} with missing values")
+    return Data(x[rows[held:]], None, x[test], y_test, columns=tuple(table.columns))
+
+
 def load_series(
     source: str, window: int | None, columns: Sequence[str] | None, kind: str
 ) -> tuple[Any, tuple[str, ...]]:
@@ -320,6 +356,8 @@ def _train_one(
     figures = kind.evaluate(model, data)
     _doing(f"saving {kind.name} to {out}")
     save_keras(tracked_model(model), out / "model.keras", overwrite=True)
+    if not isinstance(model, keras.Model) and hasattr(model, "save"):  # a detector: + threshold
+        model.save(out / "detector.keras", overwrite=True)
     exported = backend.name() != "torch"  # Keras cannot trace PyTorch into a SavedModel
     if exported:
         export_saved_model(model, out / "saved_model", overwrite=True)
@@ -377,6 +415,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     elif args.color_mode is not None or args.validation_split is not None:
         raise UsageError("--color-mode and --validation-split apply only to a folder --data DIR")
+    elif args.label_column is not None or Path(args.data).suffix.lower() in TABLE_SUFFIXES:
+        data = load_table(args.data, args.label_column, kind.name)
     else:
         data = load_data(args.data)
     if args.precision != "float32":
@@ -689,8 +729,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         default="embedded",
         help="'embedded' (default), 'keras' (full MNIST, needs network or cache), "
-        "a .npz file with x_train [x_test, y_train, y_test], or a folder of PNG/JPEG "
-        "images (class subfolders too; streamed, needs --image-size)",
+        "a .npz file with x_train [x_test, y_train, y_test], a folder of PNG/JPEG "
+        "images (class subfolders too; streamed, needs --image-size), or a table "
+        "(.csv, .parquet) for KIND anomaly",
     )
     train.add_argument(
         "--image-size",
@@ -755,6 +796,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COLUMN",
         help="with --window: the CSV columns to read, by header name or 0-based index "
         "(default: all)",
+    )
+    train.add_argument(
+        "--label-column",
+        metavar="COLUMN",
+        help="anomaly on a table (--data FILE.csv or .parquet, numeric columns): this "
+        "column is the label, 0 for normal rows, anything else an anomaly; the detector "
+        "trains on normal rows and reports the AUROC on held-out normal rows plus every "
+        "anomaly (default: no label, every row normal)",
     )
     train.add_argument(
         "--tensorboard",
