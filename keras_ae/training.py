@@ -130,7 +130,11 @@ def train(
         y: targets; default ``x`` (an autoencoder). None for a stream.
         epochs: total number of epochs, counting epochs already done by a
             resumed run.
-        batch_size: batch size (a stream comes in its own batches).
+        batch_size: batch size (a stream comes in its own batches). Under
+            ``keras.distribution.DataParallel`` it is the global batch, which
+            Keras splits between the processes; across processes a stream is
+            re-cut into whole batches of ``batch_size`` rows, and the rows
+            past the last whole batch of an epoch are left out.
         validation_data: ``(x_val, y_val)``, or ``(x_val,)`` / ``x_val`` for
             an autoencoder, or a stream of ``(x, target)`` batches.
         resume_dir: a folder for ``keras.callbacks.BackupAndRestore``: a run
@@ -149,6 +153,7 @@ def train(
     """
     epochs = checks.positive_int("epochs", epochs)
     batch_size = checks.positive_int("batch_size", batch_size)
+    global_batch = batch_size  # under a distribution: every process's rows together
     if is_stream(x):
         x, batch_size = check_stream(model, "x", x, y), None
     else:
@@ -179,10 +184,13 @@ def train(
         all_callbacks.append(_SafeBackupAndRestore(os.fspath(resume_dir), guard))
     fit_args: dict[str, Any] = {"x": x, "y": y, "batch_size": batch_size}
     distribution = _data_parallel()
-    if distribution is not None:  # Keras shards tf.data per process
-        fit_args = {"x": _batches(distribution, "x", x, y, batch_size, shuffle=True)}
-    if distribution is not None and isinstance(validation_data, tuple):
-        validation_data = _batches(distribution, "validation_data", *validation_data, batch_size)
+    if distribution is not None:  # Keras shards a tf.data pipeline per process
+        fit_args = {"x": _batches(distribution, "x", x, y, global_batch, shuffle=True)}
+        if validation_data is not None:
+            pair = validation_data if isinstance(validation_data, tuple) else (validation_data,)
+            validation_data = _batches(
+                distribution, "validation_data", *pair, batch_size=global_batch
+            )
     with warnings.catch_warnings():
         # a sharded pipeline's length is known only after its first epoch
         warnings.filterwarnings("ignore", message="Your input ran out of data")
@@ -211,12 +219,14 @@ def _data_parallel() -> Any:
 def _batches(
     distribution: Any,
     name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    batch_size: int,
+    x: Any,
+    y: np.ndarray | None = None,
+    batch_size: int = 128,
     shuffle: bool = False,
 ) -> Any:
-    """``(x, y)`` as a ``tf.data`` pipeline of global batches for ``distribution``.
+    """``(x, y)`` as a ``tf.data`` pipeline of global batches for ``distribution``;
+    a stream ``x`` as it is in one process, in whole batches of ``batch_size``
+    rows across processes.
 
     Keras's ``DataParallel.distribute_dataset`` splits each global batch into
     one slice per process (``rebatch``, then ``shard``), so each process reads
@@ -229,6 +239,8 @@ def _batches(
     import tensorflow as tf
 
     processes = backend.process_count()
+    if is_stream(x) and processes == 1:
+        return x
     devices = int(np.size(distribution.device_mesh.devices))
     if processes > 1:
         if batch_size % devices:
@@ -237,6 +249,13 @@ def _batches(
                 f"{processes} processes: it must be a multiple of {devices}. "
                 f"Received: batch_size={batch_size}"
             )
+        if is_stream(x):
+            if not hasattr(x, "rebatch"):
+                raise ValueError(
+                    f"`{name}` must be a tf.data.Dataset (or arrays) to train across "
+                    f"processes: Keras shards only those. Received: {type(x).__name__}"
+                )
+            return x.rebatch(batch_size, drop_remainder=True)
         if len(x) < devices:
             raise ValueError(
                 f"`{name}` must have at least one row per device ({devices}) to train across "
