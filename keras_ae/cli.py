@@ -391,8 +391,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     kind = ALL_KINDS[args.kind]
     _doing("reading the environment")
     processes = check_processes(args.strategy)
-    if processes is not None and args.resume:
-        raise UsageError("--resume works in one process, not across processes")
+    for flag, value in (("--resume", args.resume), ("--tensorboard", args.tensorboard)):
+        if processes is not None and value:
+            raise UsageError(f"{flag} works in one process, not across processes")
     _doing(f"loading --data {args.data}")
     columns = None
     if kind.name in SERIES_KINDS or args.window is not None or args.columns is not None:

@@ -186,12 +186,17 @@ _REFUSALS = """
     codes = [
         cli.main(["train", "dense", "--strategy", "default", "--out", out]),
         cli.main(["train", "dense", "--strategy", "data-parallel", "--resume", "--out", out]),
+        cli.main(["train", "dense", "--strategy", "data-parallel", "--out", out,
+                  "--tensorboard", out + "-logs"]),
     ]
     print(json.dumps(codes))
 """
 
 
 def test_under_jax_the_variables_need_data_parallel_and_no_resume(tmp_path):
+    """Refused before anything runs: another strategy (each process would train
+    alone), --resume (checkpoints of one machine) and --tensorboard (its images
+    predict on one process)."""
     env = _env(**{**GOOD, "KERAS_DISTRIBUTION_PROCESS_ID": "0"})
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_REFUSALS), str(tmp_path / "run")],
@@ -201,11 +206,12 @@ def test_under_jax_the_variables_need_data_parallel_and_no_resume(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [2, 2], proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [2, 2, 2], proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("keras-ae: error:")]
-    assert len(errors) == 2
-    assert "strategy='data-parallel'" in errors[0] and "--resume" in errors[1]
-    assert not (tmp_path / "run").exists()
+    assert len(errors) == 3
+    assert "strategy='data-parallel'" in errors[0]
+    assert "--resume" in errors[1] and "--tensorboard" in errors[2]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run-logs").exists()
 
 
 _STREAM = """
