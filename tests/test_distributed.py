@@ -41,10 +41,6 @@ def _env(**extra: str) -> dict[str, str]:
     }
 
 
-def _keras_ae(*args, env):
-    return [sys.executable, "-m", "keras_ae.cli", *map(str, args)], env
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
