@@ -151,6 +151,7 @@ def test_a_bad_process_variable_is_one_line_naming_it(
         check_processes("data-parallel", {k: v for k, v in env.items() if v is not None})
 
 
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="refused off JAX only")
 def test_process_variables_need_jax(monkeypatch, capsys, tmp_path):
     """Under TensorFlow (this run's backend) the variables are refused, whatever
     the strategy: each process would train its own model."""
