@@ -324,7 +324,7 @@ def _train_one(
     import keras
 
     from keras_ae import backend, export_saved_model, save_keras
-    from keras_ae.export import tracked_model
+    from keras_ae.export import publish, staging_path, tracked_model
     from keras_ae.kinds import iter_test_inputs, reconstruct
     from keras_ae.training import gather_model
 
@@ -374,7 +374,9 @@ def _train_one(
         "dtype_policy": keras.config.dtype_policy().name,
         "test": figures,
     }
-    (out / "metrics.json").write_text(json.dumps(record, indent=2))
+    staged = staging_path(out / "metrics.json")
+    staged.write_text(json.dumps(record, indent=2))
+    publish(staged, out / "metrics.json")  # whole, like the model files
     x = next(iter_test_inputs(data))[:10]
     recon = reconstruct(model, x)
     if _is_image(x) and recon.shape == x.shape:
