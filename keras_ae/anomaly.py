@@ -73,7 +73,7 @@ TABULAR_BATCH_SIZE = 32
 #: Fraction of the normal rows held out for early stopping.
 TABULAR_VALIDATION_SPLIT = 0.2
 #: Epochs without a better held-out loss before training stops (best weights kept).
-TABULAR_PATIENCE = 10
+TABULAR_PATIENCE = 30
 #: Weight decay of the tabular model's AdamW optimizer (decoupled: each step
 #: shrinks every weight by learning rate x decay = 3%). Strong on purpose: it
 #: keeps reconstructions near the normal rows' centre, so the score grows with
