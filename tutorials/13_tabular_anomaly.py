@@ -1,7 +1,7 @@
 """
 Title: Tabular anomaly detection: malignant tumours as anomalies of benign ones
 Description: Train on normal rows of a table only, standardise inside the model, flag the rest.
-Runtime: about 1 minute on 2 CPU cores with the defaults.
+Runtime: about 15 seconds on 2 CPU cores with the defaults.
 
 ## Introduction
 
