@@ -23,13 +23,14 @@ themselves live in :mod:`keras_ae.tensorflow_backend`.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +352,34 @@ def portable_endpoints(model: Any) -> dict[str, Endpoint]:
     return endpoints
 
 
+def _layers(layer: Any) -> list[Any]:
+    """``layer`` and every layer inside it, through nested models."""
+    inner = getattr(layer, "layers", None) or getattr(layer, "_layers", [])
+    return [layer, *(sub for child in inner for sub in _layers(child))]
+
+
+@contextlib.contextmanager
+def _unrolled_rnns(model: keras.Model) -> Iterator[None]:
+    """Trace recurrent layers unrolled over their time steps (for ONNX and LiteRT).
+
+    A traced ``keras.layers.RNN`` is a while loop over a tensor list whose
+    element shape holds the free batch axis. LiteRT's builtin ops cannot hold
+    such a list (only TensorFlow's "select" ops, which the LiteRT interpreter
+    does not ship), and tf2onnx leaves the loop's weights as graph inputs.
+    Unrolled over the window's fixed length, an LSTM becomes plain ops, with
+    the same weights and the same outputs.
+    """
+    rnns = [layer for layer in _layers(model) if isinstance(layer, keras.layers.RNN)]
+    before = [layer.unroll for layer in rnns]
+    for layer in rnns:
+        layer.unroll = True
+    try:
+        yield
+    finally:
+        for layer, unroll in zip(rnns, before, strict=True):
+            layer.unroll = unroll
+
+
 def _write_one_function_files(
     model: Any, format: str, directory: Path, calibration: np.ndarray | None
 ) -> None:
@@ -365,7 +394,8 @@ def _write_one_function_files(
     directory.mkdir()
     listing: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as saved_model_dir:
-        _write_saved_model(model, endpoints, Path(saved_model_dir))
+        with _unrolled_rnns(tracked_model(model)):
+            _write_saved_model(model, endpoints, Path(saved_model_dir))
         loaded = tf.saved_model.load(saved_model_dir)
         codes = None
         for name in endpoints:

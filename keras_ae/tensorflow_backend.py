@@ -457,9 +457,17 @@ def _output_index(name: str) -> int:
 def write_onnx(saved_model: Any, name: str, path: str, opset: int) -> None:
     """Convert endpoint ``name`` of a loaded SavedModel to one ONNX file with
     tf2onnx (the converter ``keras.Model.export(format="onnx")`` uses), naming
-    its inputs and outputs as the SavedModel's signature does."""
+    its inputs and outputs as the SavedModel's signature does.
+
+    The signature is frozen first: its weights and the constants it captured
+    (such as a fitted ``keras.layers.Normalization``'s statistics) become
+    constants, so the ONNX graph's only inputs are the endpoint's own.
+    """
     import onnx
     import tf2onnx
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
 
     try:  # numpy 2 names tf2onnx still expects; Keras's own export applies the same patch
         from keras.src.export.tf2onnx_lib import patch_tf2onnx
@@ -468,16 +476,19 @@ def write_onnx(saved_model: Any, name: str, path: str, opset: int) -> None:
     except ImportError:  # pragma: no cover - older or newer Keras without the patch
         pass
     io = signature_io(saved_model, name)
-    specs = [
-        tf.TensorSpec(spec["shape"], spec["dtype"], name=spec["name"]) for spec in io["inputs"]
-    ]
-    proto, _ = tf2onnx.convert.from_function(getattr(saved_model, name), specs, opset=opset)
-    pairs = zip(proto.graph.output, io["outputs"], strict=True)
-    renames = {out.name: spec["name"] for out, spec in pairs}
+    frozen = convert_variables_to_constants_v2(saved_model.signatures[name])
+    inputs = [t.name for t in frozen.inputs]
+    outputs = [t.name for t in frozen.outputs]
+    proto, _ = tf2onnx.convert.from_graph_def(
+        frozen.graph.as_graph_def(), input_names=inputs, output_names=outputs, opset=opset
+    )
+    renames = dict(zip(inputs, [spec["name"] for spec in io["inputs"]], strict=True))
+    renames.update(zip(outputs, [spec["name"] for spec in io["outputs"]], strict=True))
     for node in proto.graph.node:
+        node.input[:] = [renames.get(i, i) for i in node.input]
         node.output[:] = [renames.get(o, o) for o in node.output]
-    for output in proto.graph.output:
-        output.name = renames[output.name]
+    for value in [*proto.graph.input, *proto.graph.output]:
+        value.name = renames[value.name]
     onnx.checker.check_model(proto)
     onnx.save(proto, path)
 

@@ -1,6 +1,6 @@
 """export_model: every kind in every format, run in its own runtime without keras_ae.
 
-Each kind is trained for one epoch on embedded digits, exported as a
+Each kind is trained for one epoch (on embedded digits, or series windows), exported as a
 SavedModel, ONNX files and LiteRT files, and every endpoint is run by
 TensorFlow, ONNX Runtime and the LiteRT interpreter in one process that
 never imports keras_ae (tests/serve_exports.py). Float32 exports match the
@@ -20,7 +20,7 @@ from conftest import run_python
 
 import keras_ae
 from keras_ae import export
-from keras_ae.kinds import KINDS, Data
+from keras_ae.kinds import KINDS, SERIES_KINDS, Data
 
 RUNNER = Path(__file__).with_name("serve_exports.py")
 TOLERANCE = 1e-5
@@ -29,11 +29,25 @@ N = 8
 
 @pytest.fixture(scope="module")
 def trained(mnist):
-    """Every CLI kind trained one epoch on 1,024 digits (the detector on zeros)."""
+    """Every CLI kind trained one epoch, with test inputs of its own: the image
+    kinds on 1,024 digits (the detector on zeros), the series kinds on windows
+    of a synthetic two-channel series."""
     (x_train, y_train), (x_test, y_test) = mnist
     data = Data(x_train[:1024], y_train[:1024], x_test[:256], y_test[:256])
     keras.utils.set_random_seed(0)
-    return {name: kind.train(data, epochs=1, batch_size=128) for name, kind in KINDS.items()}
+    models = {
+        name: (kind.train(data, epochs=1, batch_size=128), x_test[:N])
+        for name, kind in KINDS.items()
+    }
+    series = keras_ae.datasets.synthetic_series(1200, seed=0, anomalies=0).values
+    series = np.stack([series, series[::-1]], axis=-1).astype("float32")  # two channels
+    windows = keras_ae.datasets.make_windows(series, 48, stride=4)
+    for name, kind in SERIES_KINDS.items():
+        model = kind.make(windows.shape[1:])
+        model.adapt(windows)
+        model.fit(windows, windows, epochs=1, batch_size=64, verbose=0)
+        models[name] = (model, windows[-N:])
+    return models
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +87,9 @@ def _endpoint_inputs(model, x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     return inputs
 
 
-def test_every_kind_every_format_matches_keras(trained, mnist, tmp_path):
-    x = mnist[1][0][:N]
+def test_every_kind_every_format_matches_keras(trained, tmp_path):
     jobs, expected = [], {}
-    for kind, model in trained.items():
+    for kind, (model, x) in trained.items():
         for fmt in export.FORMATS:
             # The SavedModel's own sample(n, seed) draws inside; test_vae.py checks it.
             inputs = {
