@@ -200,7 +200,7 @@ def train(
             validation_data=validation_data,
             callbacks=all_callbacks,
             verbose=verbose,
-            shuffle=distribution is None,
+            shuffle=distribution is None and not is_stream(x),  # a stream keeps its order
         )
     if guard.bad_batch is not None:
         epoch, batch = guard.bad_batch
