@@ -501,13 +501,17 @@ def _load_keras(path: Path) -> Any:
     """A .keras file loaded in safe mode; a damaged or foreign file is the user's mistake."""
     import keras
 
-    import keras_ae  # noqa: F401 - registers keras_ae's classes for loading
+    # keras_ae's classes register themselves for loading when their modules
+    # are imported: the models with keras_ae, the detector's with anomaly
+    from keras_ae import anomaly, stacked  # noqa: F401
 
     _doing(f"loading {path}")
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - say which file, in one line
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        if len(first) > 300:
+            first = first[:300] + " ..."
         raise UsageError(f"cannot load {path}: {first}") from None
 
 
