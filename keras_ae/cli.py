@@ -519,6 +519,21 @@ def _load_keras(path: Path) -> Any:
 CALIBRATION_ROWS = 512
 
 
+def _calibration_rows(source: str, label_column: str | None) -> np.ndarray:
+    """The first :data:`CALIBRATION_ROWS` training rows of ``--calibration-data``:
+    data as ``train --data`` reads it (a table: its normal rows, label 0)."""
+    try:
+        if Path(source).suffix.lower() in TABLE_SUFFIXES:
+            data = load_table(source, label_column, "anomaly")
+        elif label_column is not None:
+            raise UsageError(f"--label-column applies to a table (.csv, .parquet); got {source}")
+        else:
+            data = load_data(source)
+    except UsageError as err:
+        raise UsageError(str(err).replace("--data", "--calibration-data", 1)) from None
+    return data.x_train[:CALIBRATION_ROWS]
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a .keras file to ``--format`` (SavedModel, ONNX or LiteRT)."""
     import keras_ae
@@ -527,11 +542,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     path = Path(args.model)
     if path.suffix != ".keras" or not path.is_file():
         raise UsageError(f"MODEL must be an existing .keras file; got {args.model}")
-    if (args.quantize is None) != (args.calibration_data is None):
+    if (args.quantize == "int8") != (args.calibration_data is not None):
         raise UsageError("--quantize int8 and --calibration-data DATA go together")
+    if args.label_column is not None and args.calibration_data is None:
+        raise UsageError("--label-column picks the normal rows of --calibration-data; give both")
     calibration = None
     if args.calibration_data is not None:
-        calibration = load_data(args.calibration_data).x_train[:CALIBRATION_ROWS]
+        calibration = _calibration_rows(args.calibration_data, args.label_column)
     model = _load_keras(path)
     _doing(f"exporting {path} to {args.format}")
     try:
@@ -889,14 +906,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--quantize",
-        choices=["int8"],
-        help="litert only: int8 weights and activations, calibrated on --calibration-data",
+        choices=["int8", "dynamic"],
+        help="litert only: int8 (weights and activations, calibrated on --calibration-data) "
+        "or dynamic (int8 weights only; for raw tables)",
     )
     export.add_argument(
         "--calibration-data",
         metavar="DATA",
         help=f"data as for train --data; its first {CALIBRATION_ROWS} training rows "
-        "calibrate --quantize (use normal rows for a detector)",
+        "calibrate --quantize (use normal rows for a detector; a table: its rows "
+        "labelled 0 with --label-column)",
+    )
+    export.add_argument(
+        "--label-column",
+        metavar="C",
+        help="with a table as --calibration-data: the label column (0: normal rows)",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     export.set_defaults(func=cmd_export)

@@ -293,8 +293,9 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
 
 #: The formats of :func:`export_model`.
 FORMATS = ("saved_model", "onnx", "litert")
-#: ``quantize`` values of :func:`export_model` (LiteRT only).
-QUANTIZE = (None, "int8")
+#: ``quantize`` values of :func:`export_model` (LiteRT only): float32; int8
+#: weights and activations, calibrated; int8 weights with float32 activations.
+QUANTIZE = (None, "int8", "dynamic")
 #: File suffix per one-function format.
 SUFFIX = {"onnx": ".onnx", "litert": ".tflite"}
 #: The small JSON beside the one-function files.
@@ -381,7 +382,11 @@ def _unrolled_rnns(model: keras.Model) -> Iterator[None]:
 
 
 def _write_one_function_files(
-    model: Any, format: str, directory: Path, calibration: np.ndarray | None
+    model: Any,
+    format: str,
+    directory: Path,
+    quantize: str | None = None,
+    calibration: np.ndarray | None = None,
 ) -> None:
     """One ``<endpoint>.onnx`` or ``.tflite`` file per endpoint in ``directory``,
     and :data:`ENDPOINTS_FILE` listing them with their inputs and outputs."""
@@ -410,11 +415,11 @@ def _write_one_function_files(
                         codes = _codes(loaded, calibration)
                     batches = calibration if io["inputs"][0]["name"] == "x" else codes
                     representative = _calibration_batches(batches)
-                tf_only.write_litert(saved_model_dir, name, str(file), representative)
+                tf_only.write_litert(saved_model_dir, name, str(file), quantize, representative)
             listing[name] = {"file": file.name, **io}
     manifest = {
         "format": format,
-        "quantize": "int8" if calibration is not None else None,
+        "quantize": quantize,
         "model": type(model).__name__,
         "endpoints": listing,
     }
@@ -467,8 +472,12 @@ def export_model(
         path: target folder.
         format: one of :data:`FORMATS`.
         overwrite: replace an existing ``path``.
-        quantize: None (float32), or ``"int8"`` (LiteRT only): int8 weights
-            and activations, calibrated on ``calibration_data``.
+        quantize: LiteRT only. None: float32. ``"int8"``: int8 weights and
+            activations, calibrated on ``calibration_data`` (the smallest and
+            fastest files). ``"dynamic"``: int8 weights, float32 activations,
+            no calibration; for inputs whose features differ in scale by
+            orders of magnitude (raw tables), where one int8 scale for the
+            raw input loses the small features.
         calibration_data: model inputs (e.g. normal training rows) to
             calibrate ``quantize="int8"``; a few hundred rows suffice.
 
@@ -486,7 +495,14 @@ def export_model(
     checks.choice("format", format, FORMATS)
     _keras_ae_object(model)
     if quantize not in QUANTIZE:
-        raise ValueError(f"`quantize` must be None or 'int8'. Received: quantize={quantize!r}")
+        raise ValueError(
+            f"`quantize` must be None, 'int8' or 'dynamic'. Received: quantize={quantize!r}"
+        )
+    if quantize != "int8" and calibration_data is not None:
+        raise ValueError(
+            "`calibration_data` calibrates quantize='int8' only. Received: calibration_data "
+            f"with quantize={quantize!r}"
+        )
     calibration = None
     if quantize is not None:
         if format != "litert":
@@ -494,11 +510,12 @@ def export_model(
                 f"`quantize` applies to format='litert' only. Received: quantize={quantize!r} "
                 f"with format={format!r}"
             )
-        if calibration_data is None:
+        if quantize == "int8" and calibration_data is None:
             raise ValueError(
                 "quantize='int8' needs `calibration_data`: model inputs such as normal "
                 "training rows. Received: calibration_data=None"
             )
+    if calibration_data is not None:
         x_spec = portable_endpoints(model)["encode"][1][0]
         calibration = checks.images("calibration_data", calibration_data, x_spec.shape[1:])
     if format == "saved_model":
@@ -514,7 +531,7 @@ def export_model(
     target = _target(path, overwrite)
     check_finite_weights(tracked_model(model))
     return _write_atomically(
-        target, lambda tmp: _write_one_function_files(model, format, tmp, calibration)
+        target, lambda tmp: _write_one_function_files(model, format, tmp, quantize, calibration)
     )
 
 

@@ -494,16 +494,22 @@ def write_onnx(saved_model: Any, name: str, path: str, opset: int) -> None:
 
 
 def write_litert(
-    saved_model_dir: str, name: str, path: str, representative: Any | None = None
+    saved_model_dir: str,
+    name: str,
+    path: str,
+    quantize: str | None = None,
+    representative: Any | None = None,
 ) -> None:
     """Convert endpoint ``name`` of a SavedModel to one LiteRT (``.tflite``) file
     with TensorFlow's converter, the route ``keras.Model.export(format="litert")``
-    takes. ``representative``: a callable giving calibration batches (lists of
-    arrays, one per input), for int8 weights and activations; None: float32."""
+    takes. ``quantize``: None (float32), ``"int8"`` (int8 weights and
+    activations, calibrated on the batches the callable ``representative``
+    gives) or ``"dynamic"`` (int8 weights only)."""
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[name])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if representative is not None:
+    if quantize is not None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "int8":
         converter.representative_dataset = representative
     with open(path, "wb") as f:
         f.write(converter.convert())
