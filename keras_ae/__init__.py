@@ -31,6 +31,7 @@ _LAZY = (
     "plotting",
     "pretrained",
     "profiling",
+    "report",
     "sampling",
     "series",
     "training",
