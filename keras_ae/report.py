@@ -21,8 +21,14 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+try:  # POSIX: runs that record at the same time take turns
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 #: A figure's key: ``section.name``, letters, digits, ``_`` and ``-``.
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -104,12 +110,31 @@ def record_figures(
             raise ValueError(f"values[{name!r}]={value!r}: expected a finite number")
         clean[name] = int(number) if isinstance(value, int) else number
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path.parent):
+        return _merge(path, section, clean, command)
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (a no-op where ``fcntl`` is missing)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _merge(path: Path, section: str, clean: dict, command: str | None) -> Path:
     figures = load_figures(path)
     entry = figures.setdefault(section, {"command": command, "values": {}})
     if command is not None:
         entry["command"] = command
     entry["values"].update(clean)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
