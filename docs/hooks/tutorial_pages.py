@@ -13,8 +13,9 @@ mkdocs.yml. Nothing is written into the working tree.
 Links that leave ``docs/`` (so that the Markdown reads well on GitHub too) are pointed
 at the site's own copy: ``../tutorials/NN_<name>.py`` at the tutorial's page,
 ``../README.md`` at the Getting started page, and any other file of the repository
-(``../keras_ae/trunks.py``) at a page showing that file. A link to a file that does not
-exist stays as written, so ``mkdocs build --strict`` fails on it.
+(``../keras_ae/trunks.py``) at a page showing that file, and a folder at a page listing
+its files. A link to a file that does not exist stays as written, so
+``mkdocs build --strict`` fails on it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ LANGUAGES = {".py": "python", ".json": "json", ".toml": "toml", ".yml": "yaml", 
 
 #: The site's copy of a repository file outside docs/: repo path -> site path.
 _SOURCES: dict[str, str] = {}
+#: The site's listing of a repository folder: repo path -> site path.
+_FOLDERS: dict[str, str] = {}
 
 
 def scripts() -> list[Path]:
@@ -86,7 +89,8 @@ def tutorial_page(script: Path) -> str:
         elif source:
             parts.append(f"```python\n{source}\n```\n")
             for png in figures:
-                if png.name not in shown and png.name in source:
+                named = re.search(rf"(?<![\w.-]){re.escape(png.name)}", source)
+                if png.name not in shown and named:
                     shown.add(png.name)
                     parts.append(_figure(stem, png))
         if index == 0:  # after the title, the intro and the runtime
@@ -108,9 +112,15 @@ def _site_path(repo_path: str) -> str | None:
         return repo_path.removesuffix(".py") + ".md"
     if repo_path in ("tutorials/README.md",) or repo_path.startswith("tutorials/notebooks/"):
         return repo_path if (REPO / repo_path).is_file() else None
-    if (REPO / repo_path).is_file() and not repo_path.startswith("."):
-        return _SOURCES.setdefault(repo_path, f"source/{repo_path}.md")
-    return None
+    if repo_path.startswith(".") or not (REPO / repo_path).exists():
+        return None
+    if (REPO / repo_path).is_dir():
+        return _FOLDERS.setdefault(repo_path, f"source/{repo_path}/index.md")
+    try:
+        (REPO / repo_path).read_text()
+    except UnicodeDecodeError:  # no page for a binary file
+        return None
+    return _SOURCES.setdefault(repo_path, f"source/{repo_path}.md")
 
 
 def _repo_target(page_repo_path: str, target: str) -> str | None:
@@ -137,6 +147,21 @@ def _source_page(repo_path: str) -> str:
     return f"# `{repo_path}`\n\n```{language}\n{text}\n```\n"
 
 
+def _folder_page(repo_path: str) -> str:
+    """A folder's listing: its files (each linked to the site's copy), then its folders."""
+    lines = [f"# `{repo_path}/`\n"]
+    for entry in sorted((REPO / repo_path).iterdir()):
+        if entry.name.startswith((".", "__")):
+            continue
+        if entry.is_dir():
+            lines.append(f"- `{entry.name}/`")
+        elif _site_path(f"{repo_path}/{entry.name}"):
+            lines.append(f"- [{entry.name}]({entry.name})")
+        else:
+            lines.append(f"- `{entry.name}`")
+    return "\n".join(lines) + "\n"
+
+
 def on_files(files: Files, config) -> Files:
     """Add the generated pages, the notebooks and the linked repository files."""
     overview = (TUTORIALS / "README.md").read_text()
@@ -158,6 +183,11 @@ def on_files(files: Files, config) -> Files:
             target = _repo_target(_page_repo_path(src_uri), match.group(1))
             if target and not target.startswith("docs/"):
                 _site_path(target)
+    for repo_path, uri in list(_FOLDERS.items()):
+        content = _folder_page(repo_path)
+        files.append(
+            File.generated(config, uri, content=content, inclusion=InclusionLevel.NOT_IN_NAV)
+        )
     for repo_path, uri in _SOURCES.items():
         content = _source_page(repo_path)
         files.append(
