@@ -18,8 +18,9 @@ from conftest import REPO
 from keras_ae import report
 
 MARKER = re.compile(r"<!--fig:(?P<key>[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)-->")
-#: A number as the docs write it: 1,279 or 158.7 or 96.10 (not the 16 of "vae16").
-NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
+#: A number as the docs write it: 1,279 or 158.7 or 96.10 or 3.20x (not the 16 of "vae16",
+#: nor a part of 3.20).
+NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\.\d)(?=x?(?!\w))")
 CODE = re.compile(r"`[^`]*`")
 LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
 FIGURES = REPO / "docs" / "figures.json"
@@ -57,7 +58,8 @@ def agrees(quoted: str, value: float) -> bool:
 def test_the_parser_reads_quotes_and_rounding():
     text = (
         "PSNR 18.75 dB<!--fig:a.psnr--> and 2.18×<!--fig:b.lo-->–3.22×<!--fig:b.hi-->\n"
-        "vae16 1,279 samples/s<!--fig:c.rate-->, 96.10%<!--fig:c.acc--> <!--fig:c.none-->"
+        "vae16 1,279 samples/s<!--fig:c.rate-->, 96.10%<!--fig:c.acc--> <!--fig:c.none-->\n"
+        "3.20x<!--fig:d.x--> 3.20xy<!--fig:d.none-->"
     )
     assert quotes(text) == [
         (1, "a.psnr", "18.75"),
@@ -66,6 +68,8 @@ def test_the_parser_reads_quotes_and_rounding():
         (2, "c.rate", "1,279"),
         (2, "c.acc", "96.10"),
         (2, "c.none", None),
+        (3, "d.x", "3.20"),
+        (3, "d.none", None),
     ]
     assert agrees("18.75", 18.75476) and not agrees("18.76", 18.75476)
     assert agrees("1,279", 1279) and agrees("96.10", 96.1) and not agrees("96.35", 96.1)
