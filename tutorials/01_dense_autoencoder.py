@@ -196,9 +196,18 @@ if args.figures:
 # %% [markdown]
 # ## Conclusion
 #
-# A few epochs already bring the autoencoder below PCA's error with the same
-# code size: its non-linear decoder uses the 32 numbers better than a linear
-# projection can. Tutorial 02 moves to convolutions and denoising.
+# A model of seven Dense layers, trained with nothing but `fit(x, x)`, beats
+# PCA with the same code size: its non-linear decoder uses the 32 numbers
+# better than a linear projection can. In the full-length run (the defaults:
+# 15 epochs, 8,000 training digits) the test MSE falls from
+# 0.2321<!--fig:01_dense_autoencoder.untrained_mse--> untrained to
+# 0.0132<!--fig:01_dense_autoencoder.ae_mse-->, against
+# 0.0171<!--fig:01_dense_autoencoder.pca_mse--> for PCA, that is
+# 0.77×<!--fig:01_dense_autoencoder.ae_over_pca--> PCA's error, a PSNR of
+# 18.79 dB<!--fig:01_dense_autoencoder.psnr-->. The
+# `--short` run (one epoch on 2,000 digits) is still far above PCA's error:
+# the autoencoder needs the epochs. Tutorial 02 moves to convolutions and
+# denoising.
 
 # %% [markdown]
 # ## Exercises
@@ -210,3 +219,5 @@ if args.figures:
 #    lands relative to PCA's.
 # 3. Train longer: `--epochs 45`. Predict how much of the remaining error
 #    goes away, and whether the validation loss starts to rise.
+#
+# Expected outcomes: docs/exercises.md.
