@@ -217,11 +217,14 @@ if args.figures:
 #
 # Unsupervised pretraining alone gives features on which a linear softmax
 # already classifies most digits. Fine-tuning the whole stack with the labels
-# adds the last few points (our run: 93.75% before, 96.35% after). With only
-# 8,000 labelled digits the pretrained network ends ahead of the same
-# network trained from random weights (94.35%); the
-# UFLDL exercise reports about 87.7% before and 97.6% after fine-tuning on the
-# full 60,000 MNIST digits.
+# adds the last few points. In the full-length run (the defaults: 40 epochs
+# of pretraining per layer, 20 per supervised phase, 8,000 labelled digits)
+# the test accuracy is 93.60%<!--fig:06_stacked_classifier.before_fine_tuning-->
+# before fine-tuning and 96.80%<!--fig:06_stacked_classifier.after_fine_tuning-->
+# after, ahead of the same network trained from random weights,
+# 94.35%<!--fig:06_stacked_classifier.from_scratch-->. The UFLDL exercise
+# reports about 87.7% before and 97.6% after fine-tuning on the full 60,000
+# MNIST digits.
 
 # %% [markdown]
 # ## Exercises
