@@ -36,6 +36,8 @@ SCRIPT = re.compile(r"^\d\d_\w+\.py$")
 COMMAND = "python tutorials/{stem}.py --out outputs/{stem} --figures docs/figures.json"
 #: A Markdown link or image target: ``](target)`` or ``](target#anchor)``.
 LINK = re.compile(r"\]\(([^)\s#]+)(#[^)\s]*)?\)")
+#: A source file named as a plain path in a tutorial's prose: `keras_ae/trunks.py`.
+SOURCE_PATH = re.compile(r"(?<!\[)`((?:keras_ae|benchmarks)/[\w/]+\.py)`")
 LANGUAGES = {".py": "python", ".json": "json", ".toml": "toml", ".yml": "yaml", ".txt": "text"}
 
 #: The site's copy of a repository file outside docs/: repo path -> site path.
@@ -63,12 +65,23 @@ def _figure(stem: str, png: Path) -> str:
     return f"![{caption}](../images/tutorials/{stem}/{png.name})\n"
 
 
+def _link_sources(markdown: str) -> str:
+    """Make each source file a tutorial names, `keras_ae/trunks.py`, a link to it."""
+
+    def link(match: re.Match) -> str:
+        path = match.group(1)
+        return f"[`{path}`](../{path})" if (REPO / path).is_file() else match.group(0)
+
+    return SOURCE_PATH.sub(link, markdown)
+
+
 def tutorial_page(script: Path) -> str:
     """The Markdown page of one tutorial script."""
     stem = script.stem
     notebook = jupytext.read(script, fmt="py:percent")
     figures = sorted((IMAGES / stem).glob("*.png")) if (IMAGES / stem).is_dir() else []
     shown: set[str] = set()
+    exercises = (DOCS / "exercises.md").read_text() if (DOCS / "exercises.md").exists() else ""
     about = [
         f"Source: `tutorials/{stem}.py`. Run it with "
         f"`python tutorials/{stem}.py --out outputs/{stem}`",
@@ -85,7 +98,11 @@ def tutorial_page(script: Path) -> str:
     for index, cell in enumerate(notebook.cells):
         source = cell.source.strip("\n")
         if cell.cell_type == "markdown":
-            parts.append(source + "\n")
+            parts.append(_link_sources(source) + "\n")
+            if source.startswith("## Exercises") and f"## {stem}\n" in exercises:
+                parts.append(
+                    f"The expected outcomes are on the [Exercises](../exercises.md#{stem}) page.\n"
+                )
         elif source:
             parts.append(f"```python\n{source}\n```\n")
             for png in figures:
@@ -144,7 +161,8 @@ def _source_page(repo_path: str) -> str:
     if repo_path.endswith(".md"):
         return text
     language = LANGUAGES.get(Path(repo_path).suffix, "text")
-    return f"# `{repo_path}`\n\n```{language}\n{text}\n```\n"
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    return f"# `{repo_path}`\n\n{fence}{language}\n{text}\n{fence}\n"
 
 
 def _folder_page(repo_path: str) -> str:
