@@ -391,11 +391,18 @@ def build_sparse_autoencoder(
     return _autoencoder("sparse", spec, name, learning_rate=3e-3)
 
 
+#: ``penalty`` values of :func:`build_contractive_autoencoder`.
+CONTRACTIVE_PENALTIES = ("exact", "hutchinson")
+
+
 def build_contractive_autoencoder(
     input_shape: Sequence[int] = (28, 28, 1),
     *,
     contractive_weight: float = 1e-4,
     architecture: str = "dense",
+    penalty: str = "exact",
+    projections: int = 1,
+    seed: int | None = None,
     name: str | None = None,
     **trunk_args: Any,
 ) -> Autoencoder:
@@ -420,11 +427,23 @@ def build_contractive_autoencoder(
             about 20 for less than 10% more reconstruction error. A one-layer
             sigmoid encoder has a far smaller ‖J‖²_F and needs a larger λ.
         architecture: ``"dense"`` or ``"conv"``.
+        penalty: ``"exact"`` (above) or ``"hutchinson"``: the unbiased
+            estimate mean_v ‖J v‖² over ``projections`` directions v ~ N(0, I)
+            in input space, drawn afresh each step; each J v is exact, by
+            forward tangents through the encoder
+            (:func:`keras_ae.losses.jacobian_norm_estimate`), at the cost of
+            one extra encoder pass per direction, for dense and conv trunks.
+            ``fit``'s ``contractive_loss`` is then the estimate.
+        projections: the directions per sample and step (``"hutchinson"``).
+        seed: seed of the model's own ``SeedGenerator`` for the directions.
         name: model name; default "contractive_autoencoder".
         **trunk_args: the other arguments of :func:`trunk_spec`.
     """
+    checks.choice("penalty", penalty, CONTRACTIVE_PENALTIES)
+    projections = checks.positive_int("projections", projections)
     spec = trunk_spec(architecture, input_shape, **trunk_args)
     spec["contractive_weight"] = checks.non_negative_float("contractive_weight", contractive_weight)
+    spec.update(penalty=penalty, projections=projections, seed=_seed(seed))
     # Keras's own compile settings: 32 steps per execution and the fused XLA
     # blocks made the penalised step slower (0.82x plain Keras, benchmarks/backends.py)
     return _autoencoder("contractive", spec, name, speed=False)

@@ -54,8 +54,14 @@ class Autoencoder(backend.ModelHooks, keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.contractive_weight = float(spec.get("contractive_weight") or 0.0)
+        self.penalty = spec.get("penalty", "exact")
+        self.projections = int(spec.get("projections", 1))
         if self.contractive_weight:
             self.contractive_loss = keras.metrics.Mean(name="contractive_loss")
+            if self.penalty == "hutchinson":
+                self.penalty_seed_generator = keras.random.SeedGenerator(
+                    spec.get("seed"), name="penalty_seed_generator"
+                )
 
     @staticmethod
     def _graph(spec: dict) -> tuple[Any, Any, keras.Model, keras.Model]:
@@ -122,6 +128,42 @@ class Autoencoder(backend.ModelHooks, keras.Model):
                 return norm
         return backend.jacobian_norm(self.encoder, x)
 
+    def _encoder_chain(self) -> list:
+        """The encoder's layers from its input to the code."""
+        return [layer for layer in self.encoder.layers if layer.name != "code"] + [
+            self.encoder.get_layer("code")
+        ]
+
+    def jacobian_norm_estimate(self, x: Any, projections: int | None = None) -> Any:
+        """An unbiased estimate of ‖∂code/∂x‖²_F per sample, the mean of ‖J v‖²
+        over ``projections`` (default: the model's) Gaussian directions v drawn
+        with the model's own SeedGenerator: exact Jacobian-vector products by
+        forward tangents (:func:`keras_ae.losses.jacobian_norm_estimate`)."""
+        from keras_ae import checks
+
+        k = (
+            self.projections
+            if projections is None
+            else checks.positive_int("projections", projections)
+        )
+        x = ops.convert_to_tensor(x, dtype="float32")
+        if not hasattr(self, "penalty_seed_generator"):
+            self.penalty_seed_generator = keras.random.SeedGenerator(
+                self.spec.get("seed"), name="penalty_seed_generator"
+            )
+        directions = ae_layers.random_draws(
+            "normal", (k, *ops.shape(x)), self.penalty_seed_generator, x.dtype
+        )
+        return losses.jacobian_norm_estimate(x, self._encoder_chain(), directions)
+
+    def contractive_penalty(self, x: Any) -> Any:
+        """The penalty's ‖J‖²_F per sample as the model trains on it:
+        :meth:`jacobian_norm` (``penalty="exact"``) or
+        :meth:`jacobian_norm_estimate` (``penalty="hutchinson"``)."""
+        if self.penalty == "hutchinson":
+            return self.jacobian_norm_estimate(x)
+        return self.jacobian_norm(x)
+
     def compute_loss(
         self,
         x: Any = None,
@@ -144,7 +186,7 @@ class Autoencoder(backend.ModelHooks, keras.Model):
             if isinstance(layer, ae_layers.ReportsMetrics):
                 layer.update_metrics()
         if self.contractive_weight:
-            penalty = ops.mean(self.jacobian_norm(x))
+            penalty = ops.mean(self.contractive_penalty(x))
             self.contractive_loss.update_state(penalty)
             loss = loss + self.contractive_weight * penalty
         return loss

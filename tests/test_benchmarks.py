@@ -105,3 +105,28 @@ def test_backends_benchmark_runs_each_backend_in_its_own_process(tmp_path):
     assert rows[1]["compile"]["steps_per_execution"] == 1
     text = table.read_text()
     assert "| dense |" in text and text.count("×") == 2
+
+
+def test_contractive_benchmark_smoke(tmp_path):
+    """benchmarks/contractive.py: every model timed against the dense AE in the
+    same rounds, the exact ‖J‖²_F of each trained model, the estimate's error."""
+    out = tmp_path / "contractive.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "contractive.py"), "--smoke", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    timing = results["timing"]
+    assert set(timing) == {"dense", "exact_keras", "hutchinson_keras"}  # smoke: Keras's settings
+    assert timing["dense"]["ratio_to_dense"] == 1.0
+    assert all(row["seconds_per_epoch"] > 0 for row in timing.values())
+    effect = results["effect"]
+    assert all(effect[k]["jacobian_norm"] > 0 and effect[k]["jacobian_fall"] > 0
+               for k in ("exact", "hutchinson"))  # fmt: skip
+    errors = results["estimator_error"]
+    assert sorted(errors, key=int) == ["1", "4", "16"]
+    # more directions, a closer estimate (RMS over the smoke run's 256 test digits)
+    per_digit = {k: row["rms_relative_error_per_digit"] for k, row in errors.items()}
+    assert per_digit["16"] < per_digit["1"]
