@@ -22,6 +22,7 @@ reference fails pytest as well as ``.ci/run``.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import os
 import re
@@ -152,6 +153,49 @@ def test_getting_started_quotes_the_readme_quick_start():
     readme = (REPO / "README.md").read_text()
     for command in commands:
         assert command in readme
+
+
+def _hook():
+    spec = importlib.util.spec_from_file_location(
+        "tutorial_pages", REPO / "docs" / "hooks" / "tutorial_pages.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tutorial_pages_show_committed_figures_after_the_cell_that_writes_them(
+    tmp_path: Path, monkeypatch
+):
+    hook = _hook()
+    script = REPO / "tutorials" / "01_dense_autoencoder.py"
+    monkeypatch.setattr(hook, "IMAGES", tmp_path)
+    page = hook.tutorial_page(script)  # no figures yet: the page says how to make them
+    assert "not in the documentation yet" in page and "![" not in page
+    assert page.startswith("# ") and "```python\n" in page and "# %%" not in page
+    (tmp_path / script.stem).mkdir()
+    named = re.search(r"[\"'/](\w+\.png)", script.read_text()).group(1)
+    for name in (named, "zz_unnamed.png"):
+        (tmp_path / script.stem / name).write_bytes(b"")
+    page = hook.tutorial_page(script)
+    image = f"](../images/tutorials/{script.stem}/{named})"
+    assert image in page
+    cell = page[: page.index(image)].rsplit("```python", 1)[1]
+    assert named in cell  # right after the code cell that writes it
+    assert page.index("## Figures of the full-length run") < page.index("zz_unnamed.png")
+    assert f"--out outputs/{script.stem} --figures docs/figures.json" in page
+
+
+def test_links_out_of_docs_point_at_the_sites_copies():
+    hook = _hook()
+    assert hook._site_path("tutorials/07_variational_autoencoder.py") == (
+        "tutorials/07_variational_autoencoder.md"
+    )
+    assert hook._site_path("README.md") == "index.md"
+    assert hook._site_path("keras_ae/trunks.py") == "source/keras_ae/trunks.py.md"
+    assert hook._site_path("keras_ae/no_such_file.py") is None  # strict mode fails on it
+    assert hook._repo_target("docs/guide.md", "../tutorials/README.md") == "tutorials/README.md"
+    assert hook._repo_target("docs/guide.md", "https://keras.io") is None
 
 
 def test_site_builds_strictly(tmp_path: Path):
