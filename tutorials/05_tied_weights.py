@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Tied weights: half the kernels, nearly the same reconstructions
+# # Tied weights: half the kernels, and no worse reconstructions
 #
 # A dense autoencoder whose decoder reuses the encoder's kernels, transposed.
 #
@@ -41,7 +41,7 @@ import keras_ae
 
 STEM = "05_tied_weights"
 parser = argparse.ArgumentParser(
-    description="Tied weights: half the kernels, nearly the same reconstructions."
+    description="Tied weights: half the kernels, and no worse reconstructions."
 )
 parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
 parser.add_argument("--out", default=f"outputs/{STEM}", help="output folder")
@@ -200,10 +200,19 @@ if args.figures:
 # %% [markdown]
 # ## Conclusion
 #
-# Tying the weights halves the kernel parameters for a small price in test
-# error. The tie is part of the model's structure, not a copy of values: the
-# reloaded model and the SavedModel still share one kernel between encoder
-# and decoder. Tutorial 06 stacks autoencoders to pretrain a classifier.
+# Tying the weights halves the kernel parameters, from
+# 475,136<!--fig:05_tied_weights.untied_kernels--> to
+# 237,568<!--fig:05_tied_weights.tied_kernels-->, and here it costs no test
+# error: in the full-length run (the defaults: 30 epochs on 8,000 digits) the
+# tied model's test MSE is 0.00928<!--fig:05_tied_weights.tied_mse-->
+# against 0.01040<!--fig:05_tied_weights.untied_mse--> untied, that is
+# 0.892×<!--fig:05_tied_weights.tied_over_untied--> the untied error: on
+# 8,000 training digits the untied model's extra kernels do not buy a lower
+# test error, and the tie's constraint does not hold the model back. The tie
+# is part of the model's structure, not a copy of
+# values: the reloaded model and the SavedModel still share one kernel
+# between encoder and decoder. Tutorial 06 stacks autoencoders to pretrain a
+# classifier.
 
 # %% [markdown]
 # ## Exercises
