@@ -78,13 +78,30 @@ def test_hutchinson_model_round_trips_and_trains(mnist, tmp_path):
         )
 
 
-def test_exact_models_keep_their_penalty():
-    """The default stays the exact penalty, and an older spec without the new
-    keys reads as exact."""
+def test_default_is_the_estimate_and_older_files_stay_exact():
+    """The builder's default penalty is the estimate with one direction; a spec
+    saved before the ``penalty`` key existed reads as the exact penalty."""
     model = keras_ae.build_contractive_autoencoder(hidden_units=(8,), latent_dim=2)
-    assert (model.penalty, model.projections) == ("exact", 1)
+    assert (model.penalty, model.projections) == ("hutchinson", 1)
     spec = {k: v for k, v in model.spec.items() if k not in ("penalty", "projections", "seed")}
     assert type(model).from_config({"spec": spec, "name": "old"}).penalty == "exact"
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("architecture", ["dense", "conv"])
+def test_exact_penalty_trains(architecture, mnist):
+    """``penalty="exact"``: the closed form (dense) and the backend's autodiff
+    (conv) in a training step; ``contractive_loss`` is the exact mean ‖J‖²_F."""
+    keras.utils.set_random_seed(0)
+    if architecture == "dense":
+        trunk = {"hidden_units": (32,), "latent_dim": 4}
+    else:
+        trunk = {"architecture": "conv", "filters": (4, 8), "latent_dim": 4}
+    model = keras_ae.build_contractive_autoencoder(penalty="exact", **trunk)
+    x = mnist[0][0][:128]
+    before = float(np.mean(_np(model.jacobian_norm(x))))
+    history = model.fit(x, epochs=1, batch_size=128, shuffle=False, verbose=0)
+    assert history.history["contractive_loss"][0] == pytest.approx(before, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +121,7 @@ def test_bad_penalty_arguments(kwargs, error, name):
 
 
 def test_estimate_rejects_bad_projections(mnist):
-    model = keras_ae.build_contractive_autoencoder(hidden_units=(8,), latent_dim=2)
+    model = keras_ae.build_contractive_autoencoder(hidden_units=(8,), latent_dim=2, penalty="exact")
     with pytest.raises((TypeError, ValueError), match="projections"):
         model.jacobian_norm_estimate(mnist[1][0][:4], projections=0)
 
