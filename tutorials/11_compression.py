@@ -298,17 +298,17 @@ if args.figures:
 #
 # On the digits it was trained for, the autoencoder wins at low rates. In
 # the full-length run (the defaults: 6 epochs per code size), 32 bytes give
-# PSNR_32 dB<!--fig:11_compression.ae_psnr_32-->, where JPEG needs
-# JB_32 bytes<!--fig:11_compression.jpeg_bytes_for_ae_32--> for the same PSNR even without its
-# headers, and JF_32 bytes<!--fig:11_compression.jpeg_file_bytes_for_ae_32--> as a file; 8 or
+# 19.8 dB<!--fig:11_compression.ae_psnr_32-->, where JPEG needs
+# 90 bytes<!--fig:11_compression.jpeg_bytes_for_ae_32--> for the same PSNR even without its
+# headers, and 375 bytes<!--fig:11_compression.jpeg_file_bytes_for_ae_32--> as a file; 8 or
 # 16 bytes give recognisable digits at a rate JPEG cannot reach at all (its
-# smallest output, q=1, is JMIN bytes<!--fig:11_compression.jpeg_min_bytes--> without
+# smallest output, q=1, is 84 bytes<!--fig:11_compression.jpeg_min_bytes--> without
 # headers). JPEG wins as soon as quality matters: its PSNR keeps rising with
-# the bytes, up to JMAX dB<!--fig:11_compression.jpeg_max_psnr--> at q=95, while the
-# autoencoder's levels off near PSNR_64 dB<!--fig:11_compression.ae_psnr_64--> (64 bytes;
+# the bytes, up to 46.6 dB<!--fig:11_compression.jpeg_max_psnr--> at q=95, while the
+# autoencoder's levels off near 20.8 dB<!--fig:11_compression.ae_psnr_64--> (64 bytes;
 # training longer raises the plateau a little, not the trend). Quantising
-# the code to 8 bits costs little PSNR (compare the two figures printed per
-# code size). And JPEG works on any image; the autoencoder only on digits
+# the code to 8 bits costs no PSNR that shows in the two figures printed per
+# code size. And JPEG works on any image; the autoencoder only on digits
 # like its training set.
 #
 # The builder is `build_conv_autoencoder` in `keras_ae/builders.py`, with
