@@ -130,3 +130,25 @@ def test_contractive_benchmark_smoke(tmp_path):
     # more directions, a closer estimate (RMS over the smoke run's 256 test digits)
     per_digit = {k: row["rms_relative_error_per_digit"] for k, row in errors.items()}
     assert per_digit["16"] < per_digit["1"]
+
+
+def test_conv_speed_benchmark_smoke(tmp_path):
+    """benchmarks/conv_speed.py: the plain model and keras_ae's in the same
+    rounds, the first epoch timed apart, the convolutions' share of a step."""
+    out, table = tmp_path / "conv_speed.json", tmp_path / "table.md"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "conv_speed.py"), "--smoke", "--out", str(out),
+         "--markdown", str(table)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["kind"], r["lever"]) for r in rows] == [("conv1d", "plain"), ("conv1d", "keras_ae")]
+    for row in rows:
+        assert row["samples_per_s"] > 0 and row["cpu_samples_per_s"] > 0
+        assert row["first_epoch_s"] > 0
+    ratio = rows[1]["samples_per_s"] / rows[0]["samples_per_s"]
+    assert rows[1]["ratio_to_plain"] == pytest.approx(ratio, rel=0.02)  # one round: the same
+    assert rows[0]["conv_share"] > 0
+    assert "| conv1d | keras_ae |" in table.read_text()
