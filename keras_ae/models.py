@@ -13,7 +13,9 @@ so a ``.keras`` file reloads into the same class with the same ties
   training), ``sparsity`` (a :class:`~keras_ae.layers.SparsityRegularizer`
   on the code), ``tied_weights`` (a decoder of
   :class:`~keras_ae.layers.DenseTranspose` layers) and ``contractive_weight``
-  (a Jacobian penalty added in :meth:`Autoencoder.compute_loss`).
+  (a Jacobian penalty added in :meth:`Autoencoder.compute_loss`: exact, or
+  its Hutchinson estimate with ``penalty="hutchinson"``; a spec without
+  ``penalty`` is exact).
 - :class:`VariationalAutoencoder`: two encoder heads (``z_mean``,
   ``z_log_var``), a :class:`~keras_ae.layers.KLDivergence` layer and a
   :class:`~keras_ae.layers.Sampling` layer before the decoder.
@@ -172,7 +174,8 @@ class Autoencoder(backend.ModelHooks, keras.Model):
         sample_weight: Any = None,
         training: bool = True,
     ) -> Any:
-        """Compiled reconstruction loss + layer losses (+ λ·mean ‖J‖²_F if contractive).
+        """Compiled reconstruction loss + layer losses (+ λ·mean ‖J‖²_F if
+        contractive, exact or estimated: :meth:`contractive_penalty`).
 
         Without targets (``fit(x)``, ``evaluate(x)``) the inputs are the targets.
         A model with ``spec["normalize"]`` compares standardised values
