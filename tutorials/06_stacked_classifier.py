@@ -3,7 +3,7 @@
 #
 # 784-200-200 + softmax on MNIST, before and after fine-tuning, and from scratch.
 #
-# Runtime: about 2 minutes on 2 CPU cores with the defaults.
+# Runtime: about 1.5 minutes on 2 CPU cores with the defaults.
 
 # %% [markdown]
 # ## Introduction
