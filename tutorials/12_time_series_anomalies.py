@@ -3,7 +3,7 @@
 #
 # Spikes, level shifts, frequency changes and flat lines in a seasonal series.
 #
-# Runtime: about 2 minutes on 2 CPU cores with the defaults (115 s of CPU time).
+# Runtime: about 2 minutes on 2 CPU cores with the defaults.
 #
 # ## Introduction
 #
@@ -296,28 +296,28 @@ if args.figures:
 #
 # The figures are those of the full-length run (the defaults: 20 epochs,
 # window 48). The rolling z-score compares a value with its recent past, so
-# it sees a spike (AUROC ZS_SPIKE<!--fig:12_time_series_anomalies.auroc_zscore_spike-->) and
+# it sees a spike (AUROC 0.993<!--fig:12_time_series_anomalies.auroc_zscore_spike-->) and
 # the first hours of a level shift, and little else
-# (ZS_LEVEL<!--fig:12_time_series_anomalies.auroc_zscore_level_shift--> on level shifts,
-# ZS_FREQ<!--fig:12_time_series_anomalies.auroc_zscore_frequency--> on frequency changes,
-# ZS_FLAT<!--fig:12_time_series_anomalies.auroc_zscore_flatline--> on flat lines): after a few
+# (0.525<!--fig:12_time_series_anomalies.auroc_zscore_level_shift--> on level shifts,
+# 0.524<!--fig:12_time_series_anomalies.auroc_zscore_frequency--> on frequency changes,
+# 0.263<!--fig:12_time_series_anomalies.auroc_zscore_flatline--> on flat lines): after a few
 # hours the shifted level is the past it compares with, a frequency change
 # keeps the values in their normal range, and a flat line sits inside it.
 # The autoencoders judge the shape of a whole window against normal
 # windows, so a doubled or halved cycle rebuilds badly (AUROC
-# C_FREQ<!--fig:12_time_series_anomalies.auroc_conv1d_frequency--> for the Conv1D model,
-# L_FREQ<!--fig:12_time_series_anomalies.auroc_lstm_frequency--> for the LSTM). They differ on
+# 0.995<!--fig:12_time_series_anomalies.auroc_conv1d_frequency--> for the Conv1D model,
+# 0.997<!--fig:12_time_series_anomalies.auroc_lstm_frequency--> for the LSTM). They differ on
 # the rest: the Conv1D model follows its input closely enough to rebuild
 # much of a moved level and of a flat line
-# (C_LEVEL<!--fig:12_time_series_anomalies.auroc_conv1d_level_shift--> and
-# C_FLAT<!--fig:12_time_series_anomalies.auroc_conv1d_flatline-->), while the LSTM, which
+# (0.856<!--fig:12_time_series_anomalies.auroc_conv1d_level_shift--> and
+# 0.785<!--fig:12_time_series_anomalies.auroc_conv1d_flatline-->), while the LSTM, which
 # must regenerate the window from its code, draws the normal cycle instead
 # and scores them higher
-# (L_LEVEL<!--fig:12_time_series_anomalies.auroc_lstm_level_shift--> and
-# L_FLAT<!--fig:12_time_series_anomalies.auroc_lstm_flatline-->). On single-point spikes the
+# (0.984<!--fig:12_time_series_anomalies.auroc_lstm_level_shift--> and
+# 0.975<!--fig:12_time_series_anomalies.auroc_lstm_flatline-->). On single-point spikes the
 # plain z-score stays best (the autoencoders:
-# C_SPIKE<!--fig:12_time_series_anomalies.auroc_conv1d_spike--> and
-# L_SPIKE<!--fig:12_time_series_anomalies.auroc_lstm_spike-->): a window's error averages the
+# 0.967<!--fig:12_time_series_anomalies.auroc_conv1d_spike--> and
+# 0.859<!--fig:12_time_series_anomalies.auroc_lstm_spike-->): a window's error averages the
 # spike with 47 normal points. For real data, train on a stretch known to be
 # normal, choose the window to cover the main cycle, and set the threshold
 # from the false alarms you can afford (`AnomalyDetector(threshold=...)`).
