@@ -139,10 +139,11 @@ LINEAR_LAYERS = (
 )
 
 
-def tangent_supported(layers: list) -> bool:
-    """True if :func:`jacobian_norm_estimate` can propagate tangents through
-    ``layers``: Dense and Conv layers with linear, ReLU, sigmoid or tanh
-    activations, and the weightless linear layers of :data:`LINEAR_LAYERS`."""
+def tangent_unsupported(layers: list) -> list[str]:
+    """The names of the ``layers`` that :func:`jacobian_norm_estimate` cannot
+    propagate tangents through: it takes Dense and Conv layers with linear,
+    ReLU, sigmoid or tanh activations, and the weightless linear layers of
+    :data:`LINEAR_LAYERS`."""
 
     def supported(layer: Any) -> bool:
         if isinstance(layer, LINEAR_LAYERS):
@@ -151,7 +152,7 @@ def tangent_supported(layers: list) -> bool:
             return getattr(layer.activation, "__name__", None) in SLOPES
         return False
 
-    return all(supported(layer) for layer in layers)
+    return [layer.name for layer in layers if not supported(layer)]
 
 
 #: The activations whose derivative :func:`_slope` gives in closed form.
@@ -165,7 +166,7 @@ def jacobian_norm_estimate(x: Any, layers: list, directions: Any) -> Any:
 
     E_v ‖J v‖² = tr(Jᵀ J) = ‖J‖²_F. Each J v is exact, by forward tangent
     propagation through the chain of ``layers`` (input to code, see
-    :func:`tangent_supported`): t ← linear_l(t) ∘ a_l'(pre_l), one extra
+    :func:`tangent_unsupported`): t ← linear_l(t) ∘ a_l'(pre_l), one extra
     forward pass of the encoder per direction, with ``keras.ops`` only. Its
     relative variance per sample, for Gaussian v, is
     2 ‖Jᵀ J‖²_F / ‖J‖⁴_F / k ≤ 2 / k.

@@ -61,6 +61,14 @@ class Autoencoder(backend.ModelHooks, keras.Model):
         if self.contractive_weight:
             self.contractive_loss = keras.metrics.Mean(name="contractive_loss")
             if self.penalty == "hutchinson":
+                unsupported = losses.tangent_unsupported(self._encoder_chain())
+                if unsupported:
+                    raise ValueError(
+                        "`penalty` 'hutchinson' propagates tangents through Dense and Conv "
+                        "layers with linear, relu, sigmoid or tanh activations, which these "
+                        f"encoder layers are not: {', '.join(unsupported)}; use penalty='exact'. "
+                        "Received: penalty='hutchinson'"
+                    )
                 self.penalty_seed_generator = keras.random.SeedGenerator(
                     spec.get("seed"), name="penalty_seed_generator"
                 )

@@ -112,6 +112,8 @@ def test_exact_penalty_trains(architecture, mnist):
         ({"projections": 0}, ValueError, "projections"),
         ({"projections": 2.5}, (TypeError, ValueError), "projections"),
         ({"penalty": "hutchinson", "seed": "1"}, TypeError, "seed"),
+        ({"activation": "elu"}, ValueError, "penalty"),
+        ({"architecture": "lstm", "input_shape": (8, 2)}, ValueError, "penalty"),
     ],
 )
 def test_bad_penalty_arguments(kwargs, error, name):
