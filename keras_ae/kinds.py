@@ -265,9 +265,8 @@ KINDS: dict[str, Kind] = {
             "denoising conv autoencoder, Gaussian noise 0.4",
             builders.build_denoising_autoencoder,
             options={"seed": 0},
-            epochs=10,
+            epochs=20,
             demo_epochs=2,
-            batch_size=32,
             tutorial="02_convolutional_and_denoising.py",
         ),
         Kind(
