@@ -24,7 +24,7 @@ def _np(value):
 @pytest.mark.parametrize("architecture", ["dense", "conv"])
 def test_estimate_averages_to_the_exact_norm(architecture, mnist):
     """The mean of ‖J v‖² over many directions is the exact ‖J‖²_F per digit
-    (relative standard deviation at most sqrt(2 / 4000) = 2.2%), for a dense
+    (relative standard deviation at most sqrt(2 / 1000) = 4.5%), for a dense
     trunk and for a padded conv trunk (tangents through ZeroPadding2D, Conv2D
     and Flatten)."""
     keras.utils.set_random_seed(0)
@@ -32,17 +32,17 @@ def test_estimate_averages_to_the_exact_norm(architecture, mnist):
         model = keras_ae.build_contractive_autoencoder(
             hidden_units=(64, 32), latent_dim=8, penalty="hutchinson", seed=3
         )
-        x = mnist[1][0][:16]
+        x = mnist[1][0][:8]
     else:
         model = keras_ae.build_contractive_autoencoder(
             (27, 27, 1), architecture="conv", filters=(4, 8), latent_dim=4, penalty="hutchinson"
         )
-        x = mnist[1][0][:16, :27, :27]
+        x = mnist[1][0][:8, :27, :27]
     exact = _np(backend.jacobian_norm(model.encoder, keras.ops.convert_to_tensor(x)))
-    estimate = _np(model.jacobian_norm_estimate(x, projections=4000))
-    assert estimate.shape == exact.shape == (16,) and np.all(exact > 0)
-    np.testing.assert_allclose(estimate, exact, rtol=0.1)
-    assert estimate.mean() == pytest.approx(exact.mean(), rel=0.03)
+    estimate = _np(model.jacobian_norm_estimate(x, projections=1000))
+    assert estimate.shape == exact.shape == (8,) and np.all(exact > 0)
+    np.testing.assert_allclose(estimate, exact, rtol=0.15)
+    assert estimate.mean() == pytest.approx(exact.mean(), rel=0.05)
     one, other = (_np(model.jacobian_norm_estimate(x, projections=1)) for _ in range(2))
     assert not np.allclose(one, other)  # fresh directions at every call
 
