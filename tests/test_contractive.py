@@ -13,7 +13,7 @@ import pytest
 import keras_ae
 from keras_ae import backend, export
 
-EPOCHS, J_RATIO = 3, 0.5  # the exact penalty's test in test_family.py; measured 0.11
+EPOCHS, J_RATIO = 3, 0.5  # as the exact penalty's test in test_family.py; measured 0.18
 
 
 def _np(value):
