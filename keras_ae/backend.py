@@ -88,9 +88,12 @@ class ModelHooks(TrainingSpeedups):
         super().compile_from_config(config)
 
 
-#: backend -> trunk architecture -> compile settings. Measured on a 2-core
-#: CPU (docs/benchmarks.md): TensorFlow's dense trunks train about 2x faster
-#: with XLA and 32 steps per execution, while XLA slows its convolutions and
+#: backend -> trunk -> compile settings; ``"conv1d"`` is a conv trunk on
+#: series ``(T, C)``, ``"conv"`` one on images. Measured on a 2-core CPU
+#: (docs/benchmarks.md, ``benchmarks/conv_speed.py``): TensorFlow's dense
+#: trunks train about 2x faster with XLA and 32 steps per execution, and so
+#: does a Conv1D trunk (2.6x plain Keras in CPU time), while XLA slows the
+#: Conv2D trunks (TensorFlow's oneDNN convolutions are faster than XLA's) and
 #: costs more to compile an LSTM than it saves in runs of tens of epochs. JAX
 #: always compiles with XLA; 32 steps per execution pays for dense trunks.
 #: PyTorch trains eagerly (``torch.compile`` costs far more than it saves at
@@ -99,6 +102,7 @@ COMPILE_SPEED: dict[str, dict[str, dict[str, Any]]] = {
     "tensorflow": {
         "dense": {"jit_compile": True, "steps_per_execution": 32},
         "conv": {},
+        "conv1d": {"jit_compile": True, "steps_per_execution": 32},
         "lstm": {},
     },
     "jax": {"dense": {"steps_per_execution": 32}, "conv": {}, "lstm": {}},
@@ -106,12 +110,17 @@ COMPILE_SPEED: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def compile_speed(architecture: str) -> dict[str, Any]:
+def compile_speed(architecture: str, input_shape: Any = None) -> dict[str, Any]:
     """The compile settings (``jit_compile``, ``steps_per_execution``) for a
-    trunk ``architecture`` on this backend; none inside a distribution."""
+    trunk ``architecture`` on this backend, for one sample's ``input_shape``
+    (a conv trunk on series ``(T, C)`` has settings of its own); none inside
+    a distribution."""
     if in_distribution():
         return {}
-    return dict(COMPILE_SPEED.get(name(), {}).get(architecture, {}))
+    table = COMPILE_SPEED.get(name(), {})
+    if architecture == "conv" and input_shape is not None and len(input_shape) == 2:
+        return dict(table.get("conv1d", table.get("conv", {})))
+    return dict(table.get(architecture, {}))
 
 
 def in_distribution(model: keras.Model | None = None) -> bool:

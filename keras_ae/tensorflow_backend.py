@@ -122,6 +122,13 @@ def make_strategy(name: str = "default", cpu_replicas: int | None = None) -> Any
 FUSE_AFTER_STEPS = 2048
 
 
+#: Trunk architectures whose steps the fused blocks do not run: a Conv1D
+#: autoencoder's block of 32 steps as one XLA ``while`` loop trained at 0.23x
+#: plain Keras on a 2-core CPU, where Keras's own loop of XLA steps runs faster
+#: than plain Keras (``benchmarks/conv_speed.py``, docs/benchmarks.md).
+UNFUSED_ARCHITECTURES = frozenset({"conv", "lstm"})
+
+
 def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     """A ``train_function`` for ``model`` that runs each ``steps_per_execution``
     block of training steps as one XLA computation; ``keras_function`` (Keras's
@@ -145,7 +152,8 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     compilation use the blocks; the results are the same either way. The
     blocks apply with the TensorFlow backend when the model is compiled with
     ``jit_compile=True`` and ``steps_per_execution > 1``, outside any
-    ``tf.distribute`` strategy.
+    ``tf.distribute`` strategy, except to the trunks in
+    :data:`UNFUSED_ARCHITECTURES`.
 
     This is the one place keras_ae reaches into Keras's TensorFlow training
     loop (Keras has no backend-neutral hook for it); the returned function
@@ -155,8 +163,10 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     attribute counts the steps that ran inside XLA blocks.
     """
     steps = int(model.steps_per_execution or 1)
+    spec = getattr(model, "spec", None)
     if (
         steps < 2
+        or (isinstance(spec, dict) and spec.get("architecture") in UNFUSED_ARCHITECTURES)
         or model.jit_compile is not True
         or model.run_eagerly
         or tf.distribute.has_strategy()

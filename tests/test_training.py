@@ -189,3 +189,21 @@ def test_short_runs_keep_keras_loop_until_the_fused_blocks_pay_off(mnist):
     assert model.train_function.keras_steps == keras_ae.tensorflow_backend.FUSE_AFTER_STEPS
     model.fit(x, epochs=1, batch_size=128, verbose=0)
     assert model.train_function.fused_steps == 32
+
+
+def test_conv1d_trunks_compile_with_xla_and_keras_loop(monkeypatch):
+    """A conv trunk on series compiles with XLA and 32 steps per execution but
+    trains through Keras's own loop (no fused blocks); one on images keeps
+    Keras's compile defaults."""
+    monkeypatch.setattr(keras_ae.tensorflow_backend, "FUSE_AFTER_STEPS", 0)
+    series = keras_ae.build_conv_autoencoder(
+        (16, 1), filters=(4,), latent_dim=2, output_activation=None
+    )
+    images = keras_ae.build_conv_autoencoder((8, 8, 1), filters=(4,), latent_dim=2)
+    assert (series.jit_compile, series.steps_per_execution) == (True, 32)
+    assert (images.jit_compile, images.steps_per_execution) == (False, 1)
+    x = np.sin(np.linspace(0, 40, 512 * 16)).reshape(512, 16, 1).astype("float32")
+    history = series.fit(x, epochs=2, batch_size=8, verbose=0)
+    assert not hasattr(series.train_function, "fused_steps")
+    assert int(series.optimizer.iterations.numpy()) == 128
+    assert history.history["loss"][1] < history.history["loss"][0]
