@@ -6,7 +6,8 @@ defaults, ``jit_compile=True`` (XLA), ``steps_per_execution=32``, and both.
 The settings run interleaved for ``--rounds`` rounds and each keeps its best
 round, so that load from other processes on the machine biases every setting
 alike. The first epoch (tracing and XLA compilation) is timed apart.
-``keras_ae.builders.FAST_COMPILE`` holds the choice these figures support.
+``keras_ae.backend.COMPILE_SPEED`` holds the choice these figures support
+(``benchmarks/conv_speed.py`` times them against plain Keras).
 
     python benchmarks/sequence_compile.py --out outputs/sequence_compile.json
     python benchmarks/sequence_compile.py --smoke   # a few seconds
