@@ -437,8 +437,8 @@ def build_contractive_autoencoder(
     backward passes of the encoder per step).
 
     On the embedded MNIST with the default trunk (``benchmarks/contractive.py``,
-    docs/benchmarks.md), an epoch with the estimate takes 1.4x the dense
-    AE's and the exact penalty 3.6x; trained 15 epochs, both divide the test
+    docs/benchmarks.md), an epoch with the estimate takes 1.6x the dense
+    AE's and the exact penalty 6.3x; trained 15 epochs, both divide the test
     digits' exact ‖J‖²_F by 23 against the plain model's, for 13-14% more
     test MSE. The penalty belongs to training only: export and ``.keras``
     reload see a plain autoencoder. ``fit`` reports ``contractive_loss``, the
@@ -467,10 +467,10 @@ def build_contractive_autoencoder(
     spec = trunk_spec(architecture, input_shape, **trunk_args)
     spec["contractive_weight"] = checks.non_negative_float("contractive_weight", contractive_weight)
     spec.update(penalty=penalty, projections=projections, seed=_seed(seed))
-    # Keras's own compile settings: with XLA and 32 steps per execution the
-    # exact penalty's epoch took 3.4x longer and the estimate's no less time
-    # (benchmarks/contractive.py), and XLA's compilation costs more besides
-    return _autoencoder("contractive", spec, name, speed=False)
+    # the estimate trains fastest with the dense trunk's speed settings (1.64x the
+    # dense AE's epoch, 2.55x without, benchmarks/contractive.py); the exact penalty
+    # keeps Keras's own: XLA gained it nothing on a quiet machine, lost 3.4x under load
+    return _autoencoder("contractive", spec, name, speed=penalty == "hutchinson")
 
 
 LIKELIHOODS = {"bernoulli": "sigmoid", "gaussian": None}
