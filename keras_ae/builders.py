@@ -439,7 +439,7 @@ def build_contractive_autoencoder(
     On the embedded MNIST with the default trunk (``benchmarks/contractive.py``,
     docs/benchmarks.md), an epoch with the estimate takes 1.6x the dense
     AE's and the exact penalty 6.3x; trained 15 epochs, both divide the test
-    digits' exact ‖J‖²_F by 23 against the plain model's, for 13-14% more
+    digits' exact ‖J‖²_F by 23 against the plain model's, for 13-15% more
     test MSE. The penalty belongs to training only: export and ``.keras``
     reload see a plain autoencoder. ``fit`` reports ``contractive_loss``, the
     batch's mean ‖J‖²_F (its estimate with ``"hutchinson"``); measure a
