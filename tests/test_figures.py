@@ -149,6 +149,16 @@ def test_the_readme_gives_the_tutorials_own_run_times():
     assert runtimes(readme_section("Learn")) == expected
 
 
+def test_each_tutorial_header_gives_its_run_time_as_the_table_does():
+    """The first cell's ``Runtime: about N minutes`` line agrees with tutorials/README.md."""
+    expected = runtimes((REPO / "tutorials" / "README.md").read_text(encoding="utf-8"))
+    units = {"minute": "min", "minutes": "min", "second": "s", "seconds": "s"}
+    for script in sorted((REPO / "tutorials").glob("[0-9][0-9]_*.py")):
+        header = re.search(r"^# Runtime: about ([\d.]+) (\w+)", script.read_text(), re.M)
+        assert header, f"{script.name} has no 'Runtime: about N minutes' line"
+        assert f"~{header.group(1)} {units[header.group(2)]}" == expected[script.stem], script.name
+
+
 def test_the_gallery_script_draws_and_records(tmp_path):
     """docs/make_gallery.py on the real pretrained models, into a temporary folder."""
     spec = importlib.util.spec_from_file_location("make_gallery", REPO / "docs/make_gallery.py")
