@@ -45,7 +45,7 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
 import keras_ae
 from keras_ae.anomaly import DEFAULT_EPOCHS, AnomalyDetector, roc_auc
@@ -120,8 +120,9 @@ hand_model.summary()
 
 # %%
 batch = x_test[:4]
-scores = ops.mean(ops.square(batch - hand_model(batch)), axis=(1, 2, 3))
-print("scores of 4 test digits (untrained):", np.round(ops.convert_to_numpy(scores), 4))
+reconstructions = hand_model.predict(batch, verbose=0)
+scores = np.mean(np.square(batch - reconstructions), axis=(1, 2, 3))
+print("scores of 4 test digits (untrained):", np.round(scores, 4))
 
 # %% [markdown]
 # The detector's default model, for comparison: the same layers, output
