@@ -155,6 +155,16 @@ def test_getting_started_quotes_the_readme_quick_start():
         assert command in readme
 
 
+def test_the_readme_quick_start_holds_exactly_two_commands():
+    """One installs and runs the main job, one installs and runs the tests; nothing else."""
+    readme = (REPO / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```\w*\n(.*?)\n```", quick, re.DOTALL)
+    lines = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert len(lines) == 2, lines
+    assert "keras-ae demo" in lines[0] and "pytest" in lines[1]
+
+
 def _hook():
     spec = importlib.util.spec_from_file_location(
         "tutorial_pages", REPO / "docs" / "hooks" / "tutorial_pages.py"
