@@ -69,9 +69,7 @@ class Autoencoder(backend.ModelHooks, keras.Model):
                         f"encoder layers are not: {', '.join(unsupported)}; use penalty='exact'. "
                         "Received: penalty='hutchinson'"
                     )
-                self.penalty_seed_generator = keras.random.SeedGenerator(
-                    spec.get("seed"), name="penalty_seed_generator"
-                )
+                self._directions_seed_generator()
 
     @staticmethod
     def _graph(spec: dict) -> tuple[Any, Any, keras.Model, keras.Model]:
@@ -157,14 +155,19 @@ class Autoencoder(backend.ModelHooks, keras.Model):
             else checks.positive_int("projections", projections)
         )
         x = ops.convert_to_tensor(x, dtype="float32")
+        directions = ae_layers.random_draws(
+            "normal", (k, *ops.shape(x)), self._directions_seed_generator(), x.dtype
+        )
+        return losses.jacobian_norm_estimate(x, self._encoder_chain(), directions)
+
+    def _directions_seed_generator(self) -> keras.random.SeedGenerator:
+        """The model's own SeedGenerator for the estimate's directions, made on
+        first use (at construction for ``penalty="hutchinson"``)."""
         if not hasattr(self, "penalty_seed_generator"):
             self.penalty_seed_generator = keras.random.SeedGenerator(
                 self.spec.get("seed"), name="penalty_seed_generator"
             )
-        directions = ae_layers.random_draws(
-            "normal", (k, *ops.shape(x)), self.penalty_seed_generator, x.dtype
-        )
-        return losses.jacobian_norm_estimate(x, self._encoder_chain(), directions)
+        return self.penalty_seed_generator
 
     def contractive_penalty(self, x: Any) -> Any:
         """The penalty's ‖J‖²_F per sample as the model trains on it:
