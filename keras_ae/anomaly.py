@@ -371,7 +371,7 @@ class AnomalyDetector:
         unit = self.score == "bce" or spec.get("output_activation") == "sigmoid"
         if self.normalize and np.issubdtype(np.asarray(x).dtype, np.integer):
             x = np.asarray(x, "float32")  # feature values, not 8-bit pixels to rescale
-        return checks.images(name, x, shape=shape, unit_range=unit)
+        return checks.array(name, x, shape=shape, unit_range=unit)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "threshold_"):

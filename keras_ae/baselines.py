@@ -21,7 +21,7 @@ class PCA:
 
     def fit(self, x: Any) -> PCA:
         """Learn the mean and the principal directions of ``x`` (N, ...)."""
-        flat = checks.images("x", x).reshape(len(x), -1).astype("float64")
+        flat = checks.array("x", x).reshape(len(x), -1).astype("float64")
         if self.n_components > min(flat.shape):
             raise ValueError(
                 f"`n_components` must be at most min(n_samples, n_features) = "
@@ -65,7 +65,7 @@ def rolling_zscore(series: Any, window: int) -> np.ndarray:
     Returns:
         float32 array of the series' length; higher = more anomalous.
     """
-    x = checks.images("series", series).astype("float64")
+    x = checks.array("series", series).astype("float64")
     if x.ndim != 1:
         raise ValueError(f"`series` must be 1-D. Received shape {x.shape}.")
     window = checks.positive_int("window", window)

@@ -219,7 +219,7 @@ class ReconstructionImages(keras.callbacks.Callback):
         if not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError(f"`log_dir` must be a path. Received: log_dir={log_dir!r}")
         self.log_dir = os.fspath(log_dir)
-        self.x = checks.images("x", x)
+        self.x = checks.array("x", x)
         self.name = name
         self._writer: Any = None
 

@@ -30,6 +30,30 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def boolean(name: str, value: Any) -> bool:
+    """Return ``value`` if it is True or False, else raise TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False. {_received(name, value)}")
+    return bool(value)
+
+
+#: Seeds are ints in [0, 2**32), the range NumPy's generators and Keras's
+#: ``SeedGenerator`` both take.
+SEED_LIMIT = 2**32
+
+
+def seed(name: str, value: Any, allow_none: bool = True) -> int | None:
+    """Return ``value`` as a seed: an int in [0, 2**32), or None when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    expected = "an integer in [0, 2**32)" + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be {expected}. {_received(name, value)}")
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"`{name}` must be {expected}. {_received(name, value)}")
+    return int(value)
+
+
 def non_negative_float(name: str, value: Any) -> float:
     """Return ``value`` as a float, or raise if it is not a finite number >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -122,13 +146,14 @@ def activation(name: str, value: Any) -> str | None:
     return value
 
 
-def images(
+def array(
     name: str,
     x: Any,
     shape: Sequence[int] | None = None,
     unit_range: bool = False,
 ) -> np.ndarray:
-    """Validate a batch of data and return it as float32.
+    """Validate a batch of samples (images, series windows, table rows, scores)
+    and return it as float32.
 
     Args:
         name: the argument's name, used in messages.
@@ -179,6 +204,10 @@ def images(
                 "x = (x - x.min()) / (x.max() - x.min())."
             )
     return arr
+
+
+#: The former name of :func:`array`, which checks more than images.
+images = array
 
 
 def non_finite_weights(model: Any) -> list[str]:

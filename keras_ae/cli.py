@@ -154,9 +154,9 @@ def load_data(source: str) -> Any:
             f"got {x_train.shape}"
         )
     try:
-        x_train = checks.images("x_train", x_train)
+        x_train = checks.array("x_train", x_train)
         x_test = (
-            checks.images("x_test", arrays["x_test"], shape=arrays["x_train"].shape[1:])
+            checks.array("x_test", arrays["x_test"], shape=arrays["x_train"].shape[1:])
             if ("x_test" in arrays)
             else None
         )

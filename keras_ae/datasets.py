@@ -128,7 +128,7 @@ def _numeric(name: str, x: Any) -> np.ndarray:
     taken as they are (a series of counts, not pixels)."""
     if isinstance(x, np.ndarray) and x.dtype == np.uint8:
         x = x.astype("float32")
-    return checks.images(name, x)
+    return checks.array(name, x)
 
 
 def _series(name: str, series: Any) -> np.ndarray:

@@ -517,7 +517,7 @@ def export_model(
             )
     if calibration_data is not None:
         x_spec = portable_endpoints(model)["encode"][1][0]
-        calibration = checks.images("calibration_data", calibration_data, x_spec.shape[1:])
+        calibration = checks.array("calibration_data", calibration_data, x_spec.shape[1:])
     if format == "saved_model":
         return export_saved_model(model, path, overwrite=overwrite)
     if backend.tensorflow_only() is None:

@@ -30,7 +30,7 @@ def psnr_from_mse(mse: float, data_range: float = 1.0) -> float:
 
 def reconstruction_mse(model: keras.Model, x: Any, batch_size: int = 256) -> float:
     """Test MSE of ``model.predict(x)`` against ``x``."""
-    x = checks.images("x", x)
+    x = checks.array("x", x)
     return mse(x, model.predict(x, batch_size=batch_size, verbose=0))
 
 
@@ -83,7 +83,7 @@ def _vae_terms(
     """
     encoder, decoder, nll = _vae_parts(vae, likelihood)
     bernoulli = nll is losses.bernoulli_nll
-    x = checks.images("x", x, shape=encoder.input_shape[1:], unit_range=bernoulli)
+    x = checks.array("x", x, shape=encoder.input_shape[1:], unit_range=bernoulli)
     k = checks.positive_int("num_samples", num_samples)
     step = (
         max(1, 2048 // k) if batch_size is None else checks.positive_int("batch_size", batch_size)

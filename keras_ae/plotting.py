@@ -200,7 +200,7 @@ def latent_scatter(
     encoder = getattr(vae, "encoder", None)
     if encoder is None:
         raise TypeError(f"`vae` must have an `encoder` model. Received: vae={vae!r}")
-    x = checks.images("x", x, shape=encoder.input_shape[1:])
+    x = checks.array("x", x, shape=encoder.input_shape[1:])
     y = np.asarray(y).reshape(-1)
     if len(y) != len(x):
         raise ValueError(f"`y` must have one label per image ({len(x)}). Received {len(y)} labels.")

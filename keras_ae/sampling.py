@@ -84,7 +84,7 @@ def denoising_chain(
         raise TypeError(
             f"`sample_pixels` must be True or False. Received: sample_pixels={sample_pixels!r}"
         )
-    x = checks.images("x0", x0, shape=dae.input_shape[1:], unit_range=True)
+    x = checks.array("x0", x0, shape=dae.input_shape[1:], unit_range=True)
     steps = checks.positive_int("steps", steps)
     batch_size = checks.positive_int("batch_size", batch_size)
     corrupt = _corruption(dae, noise_level, seed)

@@ -226,7 +226,7 @@ def window_scores(model: Any, windows: Any) -> np.ndarray:
 
     from keras_ae.kinds import reconstruct
 
-    x = checks.images("windows", windows)
+    x = checks.array("windows", windows)
     recon = np.asarray(reconstruct(model, x), "float32")
     standardize = getattr(model, "standardize", None)
     if standardize is not None:

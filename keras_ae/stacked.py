@@ -103,7 +103,7 @@ def pretrain_stacked_autoencoder(
         ``encoder_1`` → ... → ``encoder_k``, the trained encoders (their own
         layers, not copies) as nested models; its output is the deepest code.
     """
-    x = checks.images("x", x)
+    x = checks.array("x", x)
     units = checks.int_tuple("hidden_units", hidden_units, allow_empty=False)
     build_layer = LAYER_BUILDERS[checks.choice("kind", kind, LAYER_BUILDERS)]
     epochs = checks.positive_int("epochs", epochs)

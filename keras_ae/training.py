@@ -73,7 +73,7 @@ class _SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
 def check_data(model: keras.Model, name: str, x: Any) -> np.ndarray:
     """Validate ``x`` for ``model``: shape, finiteness, and [0, 1] for sigmoid outputs."""
     spec = getattr(model, "spec", {})
-    return checks.images(
+    return checks.array(
         name,
         x,
         shape=model.input_shape[1:],
