@@ -122,6 +122,11 @@ def make_strategy(name: str = "default", cpu_replicas: int | None = None) -> Any
 FUSE_AFTER_STEPS = 2048
 
 
+#: Private switch for ``benchmarks/run.py --ablation``: False runs every step
+#: through Keras's own train function.
+_FUSED_BLOCKS = True
+
+
 #: Trunk architectures whose steps the fused blocks do not run: a Conv1D
 #: autoencoder's block of 32 steps as one XLA ``while`` loop trained at 0.23x
 #: plain Keras on a 2-core CPU, where Keras's own loop of XLA steps runs faster
@@ -243,11 +248,20 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
 
     def function(iterator: Any) -> Any:
         # Keras's function runs at least the first block: it builds the compiled
-        # metrics, whose results start the fused blocks' logs
+        # metrics, whose results start the fused blocks' logs. Steps are counted
+        # by the optimizer, so a block cut short by the end of an epoch counts
+        # the steps it ran, not steps_per_execution.
         threshold = max(FUSE_AFTER_STEPS, 1)
-        if not isinstance(iterator, tf.data.Iterator) or function.keras_steps < threshold:
-            function.keras_steps += steps
-            return keras_function(iterator)
+        if (
+            not _FUSED_BLOCKS
+            or not isinstance(iterator, tf.data.Iterator)
+            or function.keras_steps < threshold
+        ):
+            before = int(model.optimizer.iterations.numpy())
+            try:
+                return keras_function(iterator)
+            finally:
+                function.keras_steps += int(model.optimizer.iterations.numpy()) - before
         ran, logs, fused = block(iterator)
         if not bool(ran):
             raise StopIteration
@@ -255,13 +269,17 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
         return logs
 
     function.fused_steps = 0  # steps run inside whole XLA blocks, for tests and profiling
-    function.keras_steps = 0  # steps (about) handed to Keras's own function first
+    function.keras_steps = 0  # steps run by Keras's own function
     return function
 
 
 #: ``fit`` holds an in-memory training array of at most this many bytes for
 #: :class:`TrainingRows`; larger arrays go through Keras's own input pipeline.
 ONE_PASS_MAX_BYTES = 512 * 2**20
+
+#: Private switch for ``benchmarks/run.py --ablation``: False sends every
+#: ``fit`` to Keras's own input pipeline.
+_TRAINING_ROWS = True
 
 _KERAS_DATA_ARGS = ("sample_weight", "class_weight", "steps_per_epoch")
 
@@ -289,7 +307,7 @@ class TensorFlowTraining:
         arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
         x, y = arguments.pop("x"), arguments.pop("y")
         rows = self._rows()
-        if y is None or y is x:
+        if _TRAINING_ROWS and (y is None or y is x):
             one_pass = _one_pass(self, rows, x, arguments)
             if one_pass is not None:
                 (x, arguments), y = one_pass, None

@@ -175,20 +175,19 @@ def test_fused_blocks_take_datasets_of_unknown_length_and_yield_to_a_users_compi
     assert int(model.optimizer.iterations.numpy()) == 30
 
 
-def test_short_runs_keep_keras_loop_until_the_fused_blocks_pay_off(mnist):
-    """Below FUSE_AFTER_STEPS steps a model trains through Keras's own loop (no extra
-    compilation); the fused blocks take over once a run has passed it."""
-    x = mnist[0][0][:4096]
+def test_short_runs_keep_keras_loop_until_the_fused_blocks_pay_off(mnist, monkeypatch):
+    """Below FUSE_AFTER_STEPS steps, counted as the optimizer counts them (an
+    epoch of 10 steps counts 10, not a block of 32), a model trains through
+    Keras's own loop; the fused blocks take over once a run has passed it."""
+    monkeypatch.setattr(keras_ae.tensorflow_backend, "FUSE_AFTER_STEPS", 50)
+    x = mnist[0][0][:1280]  # 10 steps an epoch at batch 128
     keras.utils.set_random_seed(9)
     model = keras_ae.build_dense_autoencoder(hidden_units=(32,), latent_dim=8)
-    model.fit(x, epochs=2, batch_size=128, verbose=0)  # 64 steps
-    assert model.train_function.fused_steps == 0
-    assert keras_ae.tensorflow_backend.FUSE_AFTER_STEPS >= 1024
-    epochs = (keras_ae.tensorflow_backend.FUSE_AFTER_STEPS - 64) // 32
-    model.fit(x[:1024], epochs=epochs, batch_size=32, verbose=0)  # 32 steps an epoch
-    assert model.train_function.keras_steps == keras_ae.tensorflow_backend.FUSE_AFTER_STEPS
-    model.fit(x, epochs=1, batch_size=128, verbose=0)
-    assert model.train_function.fused_steps == 32
+    model.fit(x, epochs=4, batch_size=128, verbose=0)
+    assert (model.train_function.keras_steps, model.train_function.fused_steps) == (40, 0)
+    model.fit(x, epochs=3, batch_size=128, verbose=0)  # the 50th step, then fused epochs
+    assert (model.train_function.keras_steps, model.train_function.fused_steps) == (50, 20)
+    assert int(model.optimizer.iterations.numpy()) == 70
 
 
 def test_conv1d_trunks_compile_with_xla_and_keras_loop(monkeypatch):
