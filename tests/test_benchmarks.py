@@ -8,11 +8,8 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from conftest import REPO
-
-import keras_ae
 
 
 def test_benchmark_script_smoke(tmp_path):
@@ -61,27 +58,6 @@ def test_import_leaves_plotting_and_the_command_line_unloaded():
     assert "keras_ae.builders" in loaded
     for lazy in ("keras_ae.plotting", "keras_ae.cli", "keras_ae.pretrained", "keras_ae.kinds"):
         assert lazy not in loaded
-
-
-def test_streaming_source_yields_the_in_memory_batches(tmp_path, mnist):
-    x = (mnist[0][0][:1000] * 255).round().astype("uint8")
-    path = tmp_path / "x.npy"
-    np.save(path, x)
-    source = keras_ae.datasets.from_array_file(path, batch_size=128, shuffle=False)
-    assert len(source) == 8
-    in_memory = x.astype("float32") / 255.0
-    for i in range(len(source)):
-        xb, yb = source[i]
-        np.testing.assert_array_equal(xb, in_memory[i * 128 : (i + 1) * 128])
-        np.testing.assert_array_equal(xb, yb)
-    shuffled = keras_ae.datasets.from_array_file(path, batch_size=128, seed=0)
-    firsts = sorted(float(shuffled[i][0][0].sum()) for i in range(len(shuffled)))
-    assert firsts == sorted(float(in_memory[i * 128].sum()) for i in range(8))
-    model = keras_ae.build_dense_autoencoder(hidden_units=(16,), latent_dim=4)
-    history = model.fit(source, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    with pytest.raises(ValueError, match="path"):
-        keras_ae.datasets.from_array_file(tmp_path / "missing.npy")
 
 
 def test_backends_benchmark_runs_each_backend_in_its_own_process(tmp_path):
