@@ -120,11 +120,11 @@ def _fraction(text: str) -> float:
 def load_data(source: str) -> Any:
     """``embedded``, ``keras`` or a ``.npz`` file with ``x_train`` (and optional ``x_test``,
     ``y_train``, ``y_test``): any image shape, min-max scaled to [0, 1] with a note."""
-    from keras_ae import checks, datasets
+    from keras_ae import checks, mnist
     from keras_ae.kinds import Data
 
     if source in ("embedded", "keras"):
-        (x_train, y_train), (x_test, y_test) = datasets.load_mnist(source=source)
+        (x_train, y_train), (x_test, y_test) = mnist.load_mnist(source=source)
         return Data(x_train, y_train, x_test, y_test)
     path = Path(source)
     if path.suffix != ".npz":
@@ -188,7 +188,7 @@ def load_folder(
     """A folder of images (``--data DIR --image-size H W``), streamed by
     :func:`keras_ae.datasets.from_directory`: training batches, and a validation
     split (default 10%, seed 0) for the test figures."""
-    from keras_ae import datasets
+    from keras_ae import images
     from keras_ae.kinds import StreamedData
 
     if image_size is None:
@@ -197,7 +197,7 @@ def load_folder(
             "image is resized to"
         )
     try:
-        folder = datasets.from_directory(
+        folder = images.from_directory(
             source,
             image_size=tuple(image_size),
             color_mode=color_mode or "rgb",
@@ -324,9 +324,9 @@ def _train_one(
     import keras
 
     from keras_ae import backend, export_saved_model, save_keras
+    from keras_ae.distribution import gather_model
     from keras_ae.export import publish, staging_path, tracked_model
     from keras_ae.kinds import iter_test_inputs, reconstruct
-    from keras_ae.training import gather_model
 
     backup = None
     if backend.process_count() == 1:  # across processes only process 0 writes, at the end
@@ -387,8 +387,9 @@ def _train_one(
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from keras_ae.distribution import check_processes, make_strategy
     from keras_ae.kinds import ALL_KINDS, KINDS, SERIES_KINDS
-    from keras_ae.training import check_processes, make_strategy, set_deterministic
+    from keras_ae.training import set_deterministic
 
     kind = ALL_KINDS[args.kind]
     _doing("reading the environment")

@@ -153,7 +153,7 @@ class Kind:
         Kinds whose training is more than ``fit(x, x)`` (greedy stacking, a
         detector's calibration) provide their own ``trainer``.
         """
-        from keras_ae.training import strategy_scope
+        from keras_ae.distribution import strategy_scope
 
         if self.trainer is not None:
             if strategy is not None:

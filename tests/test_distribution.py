@@ -1,5 +1,6 @@
-"""Training across processes: ``keras-ae train --strategy data-parallel`` under
-JAX with ``KERAS_DISTRIBUTION_*`` set, and the checks of that environment.
+"""keras_ae.distribution: training across processes, ``keras-ae train --strategy
+data-parallel`` under JAX with ``KERAS_DISTRIBUTION_*`` set, and the checks of
+that environment.
 
 The two-process test starts its own JAX processes, so it runs in the main
 (TensorFlow) run and is not marked ``backends``.
@@ -21,7 +22,7 @@ import tensorflow as tf
 
 import keras_ae
 from keras_ae import cli
-from keras_ae.training import PROCESS_VARIABLES, check_processes
+from keras_ae.distribution import PROCESS_VARIABLES, check_processes
 
 #: the same training for every run: 8,000 embedded digits in global batches of
 #: 200 (40 whole batches an epoch, so no row is left out across processes)
@@ -214,23 +215,23 @@ def test_under_jax_the_variables_need_data_parallel_and_no_resume(tmp_path):
 _STREAM = """
     import json, sys
     import numpy as np, tensorflow as tf, keras, keras_ae
-    from keras_ae import training
+    from keras_ae import distribution, training
 
     rows, test_rows = int(sys.argv[1]), int(sys.argv[2])
     keras.utils.set_random_seed(0)
-    strategy = training.make_strategy("data-parallel")
+    strategy = distribution.make_strategy("data-parallel")
     (x, _), (xt, _) = keras_ae.datasets.load_mnist(source="embedded")
 
     def stream(rows):  # batches of 64 with a short last one, as a folder gives them
         return tf.data.Dataset.from_tensor_slices(rows).map(lambda r: (r, r)).batch(64)
 
-    with training.strategy_scope(strategy):
+    with distribution.strategy_scope(strategy):
         model = keras_ae.build_dense_autoencoder(hidden_units=(64,), latent_dim=16)
         validation = stream(xt[:test_rows])
         history = training.train(
             model, stream(x[:rows]), batch_size=64, epochs=2, validation_data=validation, verbose=0
         )
-    model = training.gather_model(model)
+    model = distribution.gather_model(model)
     served = None if model is None else float(model.predict(xt[:8], verbose=0).mean())
     print(json.dumps({**history.history, "served": served}))
 """
