@@ -31,6 +31,7 @@ one mixed-precision case, no hand-written kinds and no scaling;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -898,6 +899,213 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------ ablation
+
+#: The kinds ``--ablation`` measures: those the command line trains on a dense trunk.
+ABLATION_KINDS = ("dense", "tied", "sparse", "contractive", "vae16")
+#: The ablation's variants, each adding one speed mechanism to the one before:
+#: Keras's compile defaults; ``jit_compile=True, steps_per_execution=32``;
+#: batches read by row (``TrainingRows``); blocks of 32 steps as one XLA
+#: computation (the fused blocks).
+ABLATION_VARIANTS = ("plain", "flags", "rows", "fused")
+#: the section of the figures file (``--figures``) the ablation records
+ABLATION_SECTION = "benchmarks_ablation"
+
+
+def ablation_model(name: str, variant: str, shape: tuple[int, ...]) -> keras.Model:
+    """Kind ``name``'s model, recompiled with its own optimizer settings and loss:
+    plainly (``"plain"``) or with the dense trunk's speed flags (the others)."""
+    keras.utils.set_random_seed(0)
+    model = KINDS[name].make(shape)
+    optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    flags = {} if variant == "plain" else {"jit_compile": True, "steps_per_execution": 32}
+    model.compile(optimizer=optimizer, loss=model.loss, **flags)
+    return model
+
+
+@contextlib.contextmanager
+def mechanisms(variant: str, fuse_after_steps: int | None = None) -> Any:
+    """Turn the TensorFlow backend's row reading and fused blocks on or off for
+    ``variant`` (and set ``FUSE_AFTER_STEPS``) while the block runs."""
+    tf_only = keras_ae.backend.tensorflow_only()
+    names = ("_TRAINING_ROWS", "_FUSED_BLOCKS", "FUSE_AFTER_STEPS")
+    saved = {n: getattr(tf_only, n) for n in names}
+    tf_only._TRAINING_ROWS = variant in ("rows", "fused")
+    tf_only._FUSED_BLOCKS = variant == "fused"
+    if fuse_after_steps is not None:
+        tf_only.FUSE_AFTER_STEPS = fuse_after_steps
+    try:
+        yield
+    finally:
+        for n, value in saved.items():
+            setattr(tf_only, n, value)
+
+
+def timed_fit(model: keras.Model, x: np.ndarray, epochs: int, batch_size: int) -> tuple:
+    """(wall seconds, CPU seconds of the process) of ``model.fit(x, x)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.fit(x, x, epochs=epochs, batch_size=batch_size, verbose=0)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def ablation_stats(times: dict[str, list[tuple[float, float]]]) -> dict[str, dict]:
+    """Per variant: median wall and CPU seconds, and the medians of the rounds'
+    ratios of the plain variant's time to its own (wall and CPU)."""
+    plain = times["plain"]
+    out = {}
+    for variant, own in times.items():
+        wall = [p[0] / t[0] for p, t in zip(plain, own, strict=True)]
+        cpu = [p[1] / t[1] for p, t in zip(plain, own, strict=True)]
+        out[variant] = {
+            "seconds": round(statistics.median(t[0] for t in own), 3),
+            "cpu_seconds": round(statistics.median(t[1] for t in own), 3),
+            "ratio": round(statistics.median(wall), 2),
+            "cpu_ratio": round(statistics.median(cpu), 2),
+        }
+    return out
+
+
+def bench_ablation(
+    x: np.ndarray, names: list[str], rounds: int, epochs: int | None = None
+) -> list[dict]:
+    """The speed mechanisms one by one (:data:`ABLATION_VARIANTS`), per kind.
+
+    Real length: each round trains a fresh model of each variant for the kind's
+    own epochs (or ``epochs``) on ``x`` at its batch size, the variants in a
+    rotated order, and times the whole ``fit`` (tracing and compilation
+    included). Steady state: one model per variant, warmed up (2 epochs, the
+    fused blocks from their second block on), then one epoch each per round,
+    in a rotated order. Ratios are the medians of the rounds' plain time over
+    the variant's, in wall-clock and in CPU time."""
+    rows = []
+    for name in names:
+        kind = KINDS[name]
+        n_epochs, batch = epochs or kind.epochs, kind.batch_size
+        real: dict[str, list] = {v: [] for v in ABLATION_VARIANTS}
+        steady: dict[str, list] = {v: [] for v in ABLATION_VARIANTS}
+        for r in range(rounds):
+            for variant in ABLATION_VARIANTS[r % 4 :] + ABLATION_VARIANTS[: r % 4]:
+                with mechanisms(variant):
+                    model = ablation_model(name, variant, x.shape[1:])
+                    real[variant].append(timed_fit(model, x, n_epochs, batch))
+                del model
+                keras.backend.clear_session()
+        models = {}
+        for variant in ABLATION_VARIANTS:
+            with mechanisms(variant, fuse_after_steps=0):
+                models[variant] = ablation_model(name, variant, x.shape[1:])
+                timed_fit(models[variant], x, 2, batch)
+        for r in range(rounds):
+            for variant in ABLATION_VARIANTS[r % 4 :] + ABLATION_VARIANTS[: r % 4]:
+                with mechanisms(variant, fuse_after_steps=0):
+                    steady[variant].append(timed_fit(models[variant], x, 1, batch))
+        fused = getattr(models["fused"].train_function, "fused_steps", 0)
+        row = {
+            "kind": name,
+            "batch_size": batch,
+            "epochs": n_epochs,
+            "steps": n_epochs * -(-len(x) // batch),
+            "samples": len(x),
+            "steady_fused_steps": int(fused),
+            "real": ablation_stats(real),
+            "steady": ablation_stats(steady),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        del models
+        keras.backend.clear_session()
+    return rows
+
+
+def ablation_figures(rows: list[dict]) -> dict[str, float]:
+    """``{kind}_{variant}_{real|steady}[_cpu]``: each variant's ratio to plain."""
+    values = {}
+    for row in rows:
+        for variant in ABLATION_VARIANTS[1:]:
+            for length in ("real", "steady"):
+                stats = row[length][variant]
+                values[f"{row['kind']}_{variant}_{length}"] = stats["ratio"]
+                values[f"{row['kind']}_{variant}_{length}_cpu"] = stats["cpu_ratio"]
+    return values
+
+
+def ablation_markdown(rows: list[dict], command: str) -> str:
+    """The ablation table; each ratio carries its figures-file marker."""
+
+    def quote(row: dict, variant: str, length: str, cpu: bool) -> str:
+        stats = row[length][variant]
+        key = f"{ABLATION_SECTION}.{row['kind']}_{variant}_{length}" + "_cpu" * cpu
+        return f"{stats['cpu_ratio' if cpu else 'ratio']:.2f}×<!--fig:{key}-->"
+
+    lines = [
+        f"`{command}`: time of plain Keras over the variant's (medians of the rounds' ratios; "
+        "wall-clock, then CPU time). Real length: the kind's own epochs from a fresh model, "
+        "compilation included. Steady state: one epoch after a warm-up.",
+        "",
+        "| kind | real length | variant | real length, wall | real length, CPU | "
+        "steady, wall | steady, CPU | real s | steady s/epoch |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        run_length = f"{row['epochs']} epochs, {row['steps']:,} steps"
+        for variant in ABLATION_VARIANTS:
+            real, steady = row["real"][variant], row["steady"][variant]
+            if variant == "plain":
+                cells = ["1.00×"] * 4
+            else:
+                cells = [
+                    quote(row, variant, length, cpu)
+                    for length in ("real", "steady")
+                    for cpu in (False, True)
+                ]
+            lines.append(
+                f"| {row['kind']} | {run_length} | {variant} | "
+                + " | ".join(cells)
+                + f" | {real['seconds']} | {steady['seconds']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def run_ablation(args: argparse.Namespace) -> None:
+    """``--ablation``: :func:`bench_ablation`, its JSON, table and figures."""
+    for name in args.kinds or ():
+        if name not in ABLATION_KINDS:
+            raise SystemExit(f"run.py: error: --ablation measures {ABLATION_KINDS}; got {name!r}")
+    (x, _), _ = keras_ae.datasets.load_mnist(source="embedded")
+    x = x[: args.rows] if args.rows else x
+    kinds = list(args.kinds or ABLATION_KINDS)
+    started = time.perf_counter()
+    rows = bench_ablation(x, kinds, args.rounds, args.epochs)
+    command = "python benchmarks/run.py --ablation" + f" --rounds {args.rounds}"
+    command += "".join(
+        f" --{key} {value}"
+        for key, value in (("epochs", args.epochs), ("rows", args.rows))
+        if value
+    )
+    command += f" --kinds {' '.join(args.kinds)}" if args.kinds else ""
+    import tensorflow as tf
+
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "command": command,
+        "ablation": rows,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    table = ablation_markdown(rows, command)
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    print(table)
+    if args.figures:
+        path = keras_ae.report.record_figures(
+            args.figures, ABLATION_SECTION, ablation_figures(rows), command=command
+        )
+        print(f"recorded section {ABLATION_SECTION!r} of {path}")
+
+
 class _Sections:
     """Wall-clock seconds of each section of the run, by name."""
 
@@ -920,7 +1128,23 @@ def main() -> None:
     parser.add_argument("--out", default="benchmark_results.json", help="JSON output")
     parser.add_argument("--markdown", help="also write the Markdown table here")
     parser.add_argument("--kinds", nargs="+", choices=list(KINDS), help="only these kinds")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="only the speed mechanisms one by one, per dense kind (ABLATION_VARIANTS)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="--ablation: alternating rounds")
+    parser.add_argument(
+        "--epochs", type=int, help="--ablation: epochs of a real-length run (default: the kind's)"
+    )
+    parser.add_argument(
+        "--rows", type=int, help="--ablation: train on the first ROWS digits (default: all)"
+    )
+    parser.add_argument("--figures", metavar="FILE", help="--ablation: record its figures here")
     args = parser.parse_args()
+    if args.ablation:
+        run_ablation(args)
+        return
 
     started = time.perf_counter()
     sections = _Sections()

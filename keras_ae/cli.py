@@ -271,39 +271,6 @@ def load_series(
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures
-
-
-def save_rows(rows: Sequence[np.ndarray], labels: Sequence[str], path: Path) -> None:
-    """Write a PNG with one row of images per entry of ``rows``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(cols * 0.9 + 1.6, len(rows) * 0.95))
-    axes = np.atleast_2d(axes)
-    for row, (images, label) in enumerate(zip(rows, labels, strict=True)):
-        for col in range(cols):
-            ax = axes[row, col]
-            ax.axis("off")
-            if col < len(images):
-                img = images[col]
-                ax.imshow(img.squeeze() if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
-        axes[row, 0].text(
-            -0.15, 0.5, label, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=8
-        )
-    fig.subplots_adjust(left=0.16, right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.05)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def _is_image(x: np.ndarray) -> bool:
-    return x.ndim == 4 and x.shape[-1] in (1, 3)
-
-
-# ---------------------------------------------------------------------------------------------
 # Commands
 
 
@@ -323,7 +290,7 @@ def _train_one(
     (None and None on a process other than 0 of several, which writes nothing)."""
     import keras
 
-    from keras_ae import backend, export_saved_model, save_keras
+    from keras_ae import backend, export_saved_model, plotting, save_keras
     from keras_ae.distribution import gather_model
     from keras_ae.export import publish, staging_path, tracked_model
     from keras_ae.kinds import iter_test_inputs, reconstruct
@@ -379,10 +346,13 @@ def _train_one(
     publish(staged, out / "metrics.json")  # whole, like the model files
     x = next(iter_test_inputs(data))[:10]
     recon = reconstruct(model, x)
-    if _is_image(x) and recon.shape == x.shape:
-        save_rows([x, recon], ["original", "reconstruction"], out / "reconstructions.png")
+    if plotting.is_image_batch(x) and recon.shape == x.shape:
+        plotting.image_grid(
+            [x, recon], row_labels=["original", "reconstruction"], path=out / "reconstructions.png"
+        )
         if hasattr(model, "sample"):
-            save_rows([model.sample(10, seed=0)], ["samples"], out / "samples.png")
+            samples = model.sample(10, seed=0)
+            plotting.image_grid([samples], row_labels=["samples"], path=out / "samples.png")
     return record, model
 
 
@@ -662,6 +632,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from keras_ae import plotting
     from keras_ae.kinds import KINDS, reconstruct
 
     out = Path(args.out)
@@ -679,7 +650,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             rows.append(recon)
             labels.append(kind.name)
         table.append(record)
-    save_rows(rows, labels, out / "overview.png")
+    plotting.image_grid(rows, row_labels=labels, path=out / "overview.png")
     print(f"\n{'kind':<12} {'epochs':>6} {'train s':>8}  test figures")
     for r in table:
         figs = "  ".join(f"{k}={v:.4g}" for k, v in r["test"].items())

@@ -1,8 +1,11 @@
-"""Figures for tutorials and reports: image grids and latent-space plots.
+"""Figures for tutorials, reports and the command line: image grids and latent-space plots.
 
-Every function returns a :class:`matplotlib.figure.Figure` drawn on the Agg
-canvas (no window, no change to pyplot's global backend) and, given
-``path``, also writes it as a PNG. matplotlib is imported inside the
+All of keras_ae's drawing lives here: ``keras-ae train`` writes its
+``reconstructions.png`` and ``samples.png``, and ``keras-ae demo`` its
+``overview.png``, through :func:`image_grid`. Every function returns a
+:class:`matplotlib.figure.Figure` drawn on the Agg canvas (no window, no
+``matplotlib.use``, no pyplot, so the caller's backend is left alone) and,
+given ``path``, also writes it as a PNG. matplotlib is imported inside the
 functions, so ``import keras_ae`` stays fast.
 """
 
@@ -47,6 +50,14 @@ def _as_tiles(images: np.ndarray) -> np.ndarray:
             f"Received shape {images.shape}."
         )
     return np.clip(images, 0.0, 1.0)
+
+
+def is_image_batch(x: Any) -> bool:
+    """True when ``x`` is a batch of images that :func:`image_grid` draws, shape
+    ``(N, H, W, 1)`` or ``(N, H, W, 3)``; a batch of series windows
+    ``(N, steps, channels)`` or of table rows ``(N, features)`` is not."""
+    shape = np.shape(x)
+    return len(shape) == 4 and shape[-1] in (1, 3)
 
 
 def mosaic(rows: Sequence[np.ndarray], pad: int = 1) -> np.ndarray:

@@ -171,6 +171,7 @@ def fused_train_function(model: keras.Model, keras_function: Any) -> Any:
     spec = getattr(model, "spec", None)
     if (
         steps < 2
+        or not _FUSED_BLOCKS
         or (isinstance(spec, dict) and spec.get("architecture") in UNFUSED_ARCHITECTURES)
         or model.jit_compile is not True
         or model.run_eagerly

@@ -47,6 +47,34 @@ def test_benchmark_script_smoke(tmp_path):
     assert row["fraction_of_matmul_peak"] == pytest.approx(share, abs=2e-3)
 
 
+def test_ablation_measures_each_speed_mechanism_against_plain_keras(tmp_path):
+    """``run.py --ablation``: per kind, every variant's time at the real length and
+    in the steady state, its ratios to the plain variant's, the table and figures."""
+    out, table, figures = tmp_path / "ablation.json", tmp_path / "t.md", tmp_path / "f.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--ablation", "--kinds", "dense",
+         "--rounds", "1", "--epochs", "1", "--rows", "256", "--out", str(out),
+         "--markdown", str(table), "--figures", str(figures)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (row,) = json.loads(out.read_text())["ablation"]
+    assert (row["kind"], row["epochs"], row["steps"]) == ("dense", 1, 2)  # 256 rows at 128
+    variants = list(row["real"])
+    assert variants[:2] == ["plain", "flags"] and list(row["steady"]) == variants
+    for length in ("real", "steady"):
+        assert row[length]["plain"]["ratio"] == row[length]["plain"]["cpu_ratio"] == 1.0
+        for stats in row[length].values():
+            assert stats["seconds"] > 0 and stats["cpu_seconds"] > 0
+            assert 0 < stats["ratio"] < float("inf") and 0 < stats["cpu_ratio"] < float("inf")
+    text = table.read_text()
+    assert all(f"| dense | 1 epochs, 2 steps | {v} |" in text for v in variants)
+    recorded = json.loads(figures.read_text())["benchmarks_ablation"]["values"]
+    assert recorded["dense_flags_real"] == row["real"]["flags"]["ratio"]
+    assert "--ablation --rounds 1 --epochs 1 --rows 256 --kinds dense" in text
+
+
 def test_import_leaves_plotting_and_the_command_line_unloaded():
     code = "import sys, keras_ae; print(sorted(m for m in sys.modules if m.startswith('keras_ae')))"
     proc = subprocess.run(

@@ -13,7 +13,7 @@ import pytest
 from conftest import call_without_keras_ae, run_python
 
 import keras_ae
-from keras_ae import layers, losses, metrics, plotting, sampling
+from keras_ae import layers, losses, metrics, sampling
 from keras_ae.callbacks import KLAnnealing
 
 # A dense latent-16 VAE after 5 epochs on the embedded training set (batch 128)
@@ -432,28 +432,3 @@ def test_denoising_chain_needs_a_noise_level_without_corruption_layer(x_small):
     with pytest.raises(ValueError, match="noise_level"):
         sampling.denoising_chain(model, x_small[:2], steps=2)
     assert sampling.denoising_chain(model, x_small[:2], steps=2, noise_level=0.3).shape[0] == 3
-
-
-# --- plotting ---------------------------------------------------------------------
-
-
-def test_plots_return_figures_and_write_pngs(small_vae, tmp_path, mnist):
-    from matplotlib.figure import Figure
-
-    (_, _), (x_test, y_test) = mnist
-    vae = small_vae
-    figures = {
-        "grid.png": plotting.image_grid(
-            [x_test[:5], vae.reconstruct(x_test[:5])], row_labels=["original", "recon"]
-        ),
-        "latent_grid.png": plotting.latent_grid(vae, n=4, span=1.5),
-        "scatter.png": plotting.latent_scatter(vae, x_test[:200], y_test[:200]),
-    }
-    for name, figure in figures.items():
-        assert isinstance(figure, Figure)
-        figure.savefig(tmp_path / name)
-        assert (tmp_path / name).stat().st_size > 1000
-    plotting.image_grid(x_test[:12], ncols=5, path=tmp_path / "sub" / "rows.png")
-    assert (tmp_path / "sub" / "rows.png").exists()
-    with pytest.raises(ValueError, match="latent_dim"):
-        plotting.latent_grid(keras_ae.build_vae(hidden_units=(8,), latent_dim=3))
