@@ -24,8 +24,14 @@ def test_streaming_source_yields_the_in_memory_batches(tmp_path, mnist):
     firsts = sorted(float(shuffled[i][0][0].sum()) for i in range(len(shuffled)))
     assert firsts == sorted(float(in_memory[i * 128].sum()) for i in range(8))
     model = keras_ae.build_dense_autoencoder(hidden_units=(16,), latent_dim=4)
+    model.compile(optimizer="adam", loss="mse")  # Keras's plain loop: the data path is under test
     history = model.fit(source, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+    # the stream gives the loss the arrays give, batch for batch
+    streamed = model.evaluate(source, verbose=0)
+    np.testing.assert_allclose(
+        streamed, model.evaluate(in_memory, in_memory, batch_size=128, verbose=0), rtol=1e-5
+    )
     with pytest.raises(ValueError, match="path"):
         streaming.from_array_file(tmp_path / "missing.npy")
     only_x = streaming.from_array_file(path, batch_size=300, shuffle=False, targets="none")
