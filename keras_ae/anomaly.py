@@ -59,7 +59,7 @@ import numpy as np
 from keras import ops
 
 from keras_ae import checks, export, losses
-from keras_ae.builders import build_dense_autoencoder, compile_defaults
+from keras_ae.builders import build_dense_autoencoder
 from keras_ae.models import VariationalAutoencoder
 
 #: Default training settings of :meth:`AnomalyDetector.fit`.
@@ -286,7 +286,11 @@ def tabular_model(n_features: int, latent_dim: int | None = None) -> keras.Model
     if latent_dim is not None:
         latent = checks.positive_int("latent_dim", latent_dim)
     model = build_dense_autoencoder((n,), hidden_units=hidden, latent_dim=latent, normalize=True)
-    return compile_defaults(model, model.loss, weight_decay=TABULAR_WEIGHT_DECAY)
+    optimizer = keras.optimizers.AdamW(
+        model.default_learning_rate, weight_decay=TABULAR_WEIGHT_DECAY
+    )
+    model.compile(optimizer=optimizer)
+    return model
 
 
 class AnomalyDetector:
@@ -335,8 +339,7 @@ class AnomalyDetector:
     ) -> None:
         if model is not None and not isinstance(model, keras.Model):
             raise TypeError(f"`model` must be a keras.Model or None. Received: model={model!r}")
-        if not isinstance(normalize, bool):
-            raise TypeError(f"`normalize` must be True or False. Received: normalize={normalize!r}")
+        normalize = checks.boolean("normalize", normalize)
         if normalize and model is not None and not getattr(model, "spec", {}).get("normalize"):
             raise ValueError(
                 "normalize=True needs a model built with normalize=True "
@@ -415,8 +418,8 @@ class AnomalyDetector:
         Returns:
             ``self``.
         """
-        if not isinstance(train, bool):
-            raise TypeError(f"`train` must be True or False. Received: train={train!r}")
+        checks.boolean("train", train)
+        seed = checks.seed("seed", seed, allow_none=False)
         x = self._check_x("x_normal", x_normal)
         if self.model is None:
             if not train:
@@ -500,6 +503,25 @@ class AnomalyDetector:
         self._check_fitted()
         return (self.score_samples(x) > np.float32(self.threshold_)).astype("int32")
 
+    def export_endpoints(self) -> dict[str, export.Endpoint]:
+        """The autoencoder's endpoints plus ``score`` and ``is_anomaly`` (1/0, int32,
+        ``threshold_`` baked in as a constant).
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
+        self._check_fitted()
+        model, score_fn = self.model, SCORES[self.score]
+        threshold = np.float32(self.threshold_)
+        endpoints = dict(export.endpoints_for(model))
+        x_spec = [export.x_spec(model)]
+        endpoints["score"] = (lambda t: score_fn(model, t), x_spec)
+        endpoints["is_anomaly"] = (
+            lambda t: ops.cast(ops.greater(score_fn(model, t), threshold), "int32"),
+            x_spec,
+        )
+        return endpoints
+
     # -- saving
 
     def get_config(self) -> dict:
@@ -580,6 +602,10 @@ class DetectorModel(keras.Model):
             detector.threshold_ = float(threshold)
         return detector
 
+    def export_endpoints(self) -> dict[str, export.Endpoint]:
+        """The endpoints of the detector it holds (:meth:`AnomalyDetector.export_endpoints`)."""
+        return self.detector().export_endpoints()
+
     def get_config(self) -> dict:
         return {
             "name": self.name,
@@ -594,25 +620,3 @@ class DetectorModel(keras.Model):
             config["autoencoder"], custom_objects=custom_objects
         )
         return cls(**config)
-
-
-# ---------------------------------------------------------------- export
-
-
-def detector_endpoints(detector: AnomalyDetector) -> dict[str, export.Endpoint]:
-    """The autoencoder's endpoints plus ``score`` and ``is_anomaly`` (threshold baked in)."""
-    detector._check_fitted()
-    model, score_fn = detector.model, SCORES[detector.score]
-    threshold = np.float32(detector.threshold_)
-    endpoints = dict(export._endpoints_for(model))
-    x_spec = endpoints["serve"][1]
-    endpoints["score"] = (lambda t: score_fn(model, t), x_spec)
-    endpoints["is_anomaly"] = (
-        lambda t: ops.cast(ops.greater(score_fn(model, t), threshold), "int32"),
-        x_spec,
-    )
-    return endpoints
-
-
-export.ENDPOINTS[AnomalyDetector] = detector_endpoints
-export.ENDPOINTS[DetectorModel] = lambda saved: detector_endpoints(saved.detector())

@@ -1,14 +1,18 @@
 """Export to TensorFlow SavedModel, ONNX and LiteRT with named endpoints, written atomically.
 
-One table, :data:`ENDPOINTS`, maps each exportable class to a function that
-lists its endpoints. Every endpoint takes float32 tensors with a free batch
-axis (or scalar int32 arguments for ``sample``):
+Each exportable class lists its endpoints in a method,
+``export_endpoints(self) -> dict[str, Endpoint]`` (:func:`endpoints_for`
+calls it). Every endpoint takes float32 tensors with a free batch axis (or
+scalar int32 arguments for ``sample``):
 
 - every autoencoder: ``serve`` and ``reconstruct`` (x → x̂), ``encode``
   (x → code), ``decode`` (code → x̂);
 - a VAE: ``encode`` returns ``[z_mean, z_log_var]``, ``reconstruct`` and
   ``serve`` decode the mean (deterministic), ``sample(n, seed)`` decodes
   ``n`` draws of N(0, I);
+- a :class:`~keras_ae.stacked.StackedClassifier`: ``serve``/``classify``
+  and ``encode``; an :class:`~keras_ae.anomaly.AnomalyDetector`: its
+  autoencoder's endpoints plus ``score`` and ``is_anomaly``;
 - any other Keras model: ``serve``.
 
 The SavedModel needs only TensorFlow to run: ``tf.saved_model.load(path)``,
@@ -38,7 +42,6 @@ import keras
 import numpy as np
 
 from keras_ae import backend, checks
-from keras_ae.models import Autoencoder, VariationalAutoencoder
 
 #: ``(fn, input_signature)``; or ``(compose, "other")`` for an endpoint composed
 #: over the exported function of endpoint ``"other"`` (``compose(fn)`` returns
@@ -50,27 +53,33 @@ class PathExistsError(FileExistsError, ValueError):
     """The export target exists and ``overwrite`` is False."""
 
 
-def _x_spec(model: keras.Model) -> Any:
+def x_spec(model: keras.Model) -> Any:
+    """The signature of an endpoint argument ``x``: float32 inputs of ``model``, any batch."""
     import tensorflow as tf
 
     return tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="x")
 
 
-def _code_spec(size: int) -> Any:
+def code_spec(size: int) -> Any:
+    """The signature of an endpoint argument ``z``: float32 codes of ``size``, any batch."""
     import tensorflow as tf
 
     return tf.TensorSpec((None, size), tf.float32, name="z")
 
 
+# the former private names
+_x_spec, _code_spec = x_spec, code_spec
+
+
 def model_endpoints(model: keras.Model) -> dict[str, Endpoint]:
     """``serve`` for any Keras model."""
-    x = [_x_spec(model)]
+    x = [x_spec(model)]
     return {"serve": (lambda t: model(t, training=False), x)}
 
 
-def autoencoder_endpoints(model: Autoencoder) -> dict[str, Endpoint]:
+def autoencoder_endpoints(model: keras.Model) -> dict[str, Endpoint]:
     """``serve``/``reconstruct``, ``encode`` and ``decode`` (clean path)."""
-    x = [_x_spec(model)]
+    x = [x_spec(model)]
     recon = (lambda t: model(t, training=False), x)
     return {
         "serve": recon,
@@ -78,12 +87,12 @@ def autoencoder_endpoints(model: Autoencoder) -> dict[str, Endpoint]:
         "encode": (lambda t: model.encoder(t, training=False), x),
         "decode": (
             lambda z: model.decoder(z, training=False),
-            [_code_spec(model.spec["latent_dim"])],
+            [code_spec(model.spec["latent_dim"])],
         ),
     }
 
 
-def vae_endpoints(model: VariationalAutoencoder) -> dict[str, Endpoint]:
+def vae_endpoints(model: keras.Model) -> dict[str, Endpoint]:
     """The autoencoder endpoints with a deterministic reconstruction through
     the mean, plus ``sample(n, seed)``."""
     endpoints = autoencoder_endpoints(model)
@@ -91,12 +100,12 @@ def vae_endpoints(model: VariationalAutoencoder) -> dict[str, Endpoint]:
     def reconstruct(t: Any) -> Any:
         return model.decoder(model.encoder(t, training=False)[0], training=False)
 
-    endpoints["serve"] = endpoints["reconstruct"] = (reconstruct, [_x_spec(model)])
-    endpoints["sample"] = (_prior_sample(model.spec["latent_dim"]), "decode")
+    endpoints["serve"] = endpoints["reconstruct"] = (reconstruct, [x_spec(model)])
+    endpoints["sample"] = (prior_sample(model.spec["latent_dim"]), "decode")
     return endpoints
 
 
-def _prior_sample(latent: int) -> Callable[[Any], Any]:
+def prior_sample(latent: int) -> Callable[[Any], Any]:
     """A composed endpoint: given the exported ``decode`` function, a
     ``tf.function`` ``sample(n, seed)`` that decodes ``n`` draws of N(0, I)
     made from ``seed`` (stateless, so the same seed gives the same images)."""
@@ -119,30 +128,47 @@ def _prior_sample(latent: int) -> Callable[[Any], Any]:
     return compose
 
 
-#: Exportable class -> its endpoint table. The most specific class wins.
-ENDPOINTS: dict[type, Callable[[Any], dict[str, Endpoint]]] = {
-    keras.Model: model_endpoints,
-    Autoencoder: autoencoder_endpoints,
-    VariationalAutoencoder: vae_endpoints,
-}
+_prior_sample = prior_sample  # the former private name
 
 
-def _exportable_classes() -> list[type]:
-    """The classes of :data:`ENDPOINTS`, with the detector's and the classifier's
-    modules imported so that their tables are in it."""
-    from keras_ae import anomaly, stacked  # noqa: F401  (they add their classes)
+#: The keras_ae classes that offer ``export_endpoints()``, for error messages.
+EXPORTABLE = (
+    "Autoencoder",
+    "VariationalAutoencoder",
+    "StackedClassifier",
+    "AnomalyDetector",
+    "DetectorModel",
+)
 
-    return list(ENDPOINTS)
+
+def _is_bare_autoencoder(obj: Any) -> bool:
+    """A keras_ae autoencoder whose class has no ``export_endpoints`` yet,
+    recognised by its parts (``encoder``, ``decoder``, ``spec``)."""
+    parts = ("encoder", "decoder", "spec")
+    return isinstance(obj, keras.Model) and all(hasattr(obj, part) for part in parts)
 
 
-def _endpoints_for(obj: Any) -> dict[str, Endpoint]:
-    _exportable_classes()
-    for cls in type(obj).__mro__:
-        if cls in ENDPOINTS:
-            return ENDPOINTS[cls](obj)
+def _offers_endpoints(obj: Any) -> bool:
+    """True for the objects with endpoints of their own (every keras_ae model)."""
+    return callable(getattr(obj, "export_endpoints", None)) or _is_bare_autoencoder(obj)
+
+
+def endpoints_for(obj: Any) -> dict[str, Endpoint]:
+    """The endpoints of ``obj``: its ``export_endpoints()``, else ``serve`` for any
+    ``keras.Model``.
+
+    Raises:
+        TypeError: ``obj`` is neither.
+    """
+    if callable(getattr(obj, "export_endpoints", None)):
+        return obj.export_endpoints()
+    if _is_bare_autoencoder(obj):
+        return vae_endpoints(obj) if hasattr(obj, "sample") else autoencoder_endpoints(obj)
+    if isinstance(obj, keras.Model):
+        return model_endpoints(obj)
     raise TypeError(
-        "`model` must be a keras.Model or another exportable keras_ae object "
-        f"({', '.join(c.__name__ for c in ENDPOINTS)}). Received: model={obj!r}"
+        "`model` must be a keras.Model or an object with export_endpoints() "
+        f"({', '.join(EXPORTABLE)}). Received: model={obj!r}"
     )
 
 
@@ -283,7 +309,7 @@ def export_saved_model(model: Any, path: str | os.PathLike, overwrite: bool = Fa
         TypeError: ``model`` is not exportable.
     """
     _refuse_torch("export_saved_model")
-    endpoints = _endpoints_for(model)
+    endpoints = endpoints_for(model)
     target = _target(path, overwrite)
     check_finite_weights(tracked_model(model))
     return _write_atomically(target, lambda tmp: _write_saved_model(model, endpoints, tmp))
@@ -319,13 +345,11 @@ def _require_extra(format: str) -> None:
 
 def _keras_ae_object(model: Any) -> Any:
     """Refuse anything but keras_ae's own exportable classes."""
-    own = [cls for cls in _exportable_classes() if cls is not keras.Model]
-    if not isinstance(model, tuple(own)):
+    if not _offers_endpoints(model):
         raise TypeError(
-            "`model` must be a keras_ae model ("
-            + ", ".join(cls.__name__ for cls in own)
-            + f"). Received: model of type {type(model).__name__}. A plain keras.Model "
-            "exports with its own `model.export(path, format=...)`."
+            f"`model` must be a keras_ae model ({', '.join(EXPORTABLE)}). Received: model of "
+            f"type {type(model).__name__}. A plain keras.Model exports with its own "
+            "`model.export(path, format=...)`."
         )
     return model
 
@@ -341,7 +365,7 @@ def portable_endpoints(model: Any) -> dict[str, Endpoint]:
     """
     import tensorflow as tf
 
-    endpoints = dict(_endpoints_for(model))
+    endpoints = dict(endpoints_for(model))
     serve = endpoints.pop("serve")
     if not any(endpoint is serve for endpoint in endpoints.values()):
         endpoints["serve"] = serve

@@ -28,11 +28,7 @@ import keras
 import numpy as np
 
 from keras_ae import backend, checks, export
-from keras_ae.builders import (
-    _seed,
-    build_denoising_autoencoder,
-    build_sparse_autoencoder,
-)
+from keras_ae.builders import build_denoising_autoencoder, build_sparse_autoencoder
 
 #: ``kind`` -> the builder of one layer of the stack.
 LAYER_BUILDERS = {"sparse": build_sparse_autoencoder, "denoising": build_denoising_autoencoder}
@@ -108,7 +104,7 @@ def pretrain_stacked_autoencoder(
     build_layer = LAYER_BUILDERS[checks.choice("kind", kind, LAYER_BUILDERS)]
     epochs = checks.positive_int("epochs", epochs)
     batch_size = checks.positive_int("batch_size", batch_size)
-    seed = _seed(seed)
+    seed = checks.seed("seed", seed)
     for key in _STACK_SETS:
         if key in layer_kwargs:
             raise ValueError(
@@ -180,10 +176,17 @@ class StackedClassifier(backend.ModelHooks, keras.Model):
         """Freeze (False) or unfreeze (True, for fine-tuning) the encoder and
         compile again with the defaults of :func:`build_stacked_classifier`
         (a fresh Adam). The softmax layer keeps its weights. Returns ``self``."""
-        _check_bool("trainable", trainable)
+        checks.boolean("trainable", trainable)
         self.encoder.trainable = trainable
         self.freeze_encoder = not trainable
         return compile_classifier(self)
+
+    def export_endpoints(self) -> dict[str, export.Endpoint]:
+        """``serve``/``classify`` (class probabilities) and ``encode`` (deepest code)."""
+        endpoints = export.model_endpoints(self)
+        endpoints["classify"] = endpoints["serve"]
+        endpoints["encode"] = (lambda t: self.encoder(t, training=False), [export.x_spec(self)])
+        return endpoints
 
     def get_config(self) -> dict:
         return {
@@ -197,12 +200,6 @@ class StackedClassifier(backend.ModelHooks, keras.Model):
     @classmethod
     def from_config(cls, config: dict, custom_objects: Any = None) -> StackedClassifier:
         return cls(**config)
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False. Received: {name}={value!r}")
-    return value
 
 
 def compile_classifier(model: keras.Model) -> keras.Model:
@@ -255,20 +252,8 @@ def build_stacked_classifier(
     num_classes = checks.positive_int("num_classes", num_classes)
     if num_classes < 2:
         raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes!r}")
-    _check_bool("freeze_encoder", freeze_encoder)
+    checks.boolean("freeze_encoder", freeze_encoder)
     model = StackedClassifier(
         encoder, num_classes, freeze_encoder, name=name or "stacked_classifier"
     )
     return compile_classifier(model)
-
-
-def classifier_endpoints(model: StackedClassifier) -> dict[str, export.Endpoint]:
-    """``serve``/``classify`` (class probabilities) and ``encode`` (deepest code)."""
-    endpoints = export.model_endpoints(model)
-    x_signature = endpoints["serve"][1]
-    endpoints["classify"] = endpoints["serve"]
-    endpoints["encode"] = (lambda t: model.encoder(t, training=False), x_signature)
-    return endpoints
-
-
-export.ENDPOINTS[StackedClassifier] = classifier_endpoints
