@@ -8,11 +8,8 @@ On the embedded MNIST split, with the default dense trunk (784-256-128-32):
    (``penalty="hutchinson"``, ``projections=1``), each with Keras's own
    compile settings (``keras``) and with the dense trunk's speed settings
    (``fast``: :func:`keras_ae.backend.compile_speed`), as the builder compiles
-   it or not. After a warm-up past compilation (and, for the dense AE under
-   TensorFlow, past the switch to its fused training blocks: its fastest
-   steady state; the contractive models are timed as a tutorial-length run
-   trains them, before any switch), every round trains each model one epoch
-   in turn, so a shared machine's load hits them alike (``--smoke``: Keras's
+   it or not. After a warm-up past compilation, every round trains each
+   model one epoch in turn, so a shared machine's load hits them alike (``--smoke``: Keras's
    settings only). A model's ratio is
    the median of the rounds' (its seconds per epoch / the dense AE's seconds
    per epoch of the same round).
@@ -51,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import _EpochTimer, machine, warm_up  # noqa: E402
 
 import keras_ae  # noqa: E402
-from keras_ae import backend, builders, metrics  # noqa: E402
+from keras_ae import backend, metrics  # noqa: E402
 
 BATCH = 128
 PROJECTIONS = (1, 4, 16)
@@ -66,7 +63,8 @@ def build(kind: str, speed: bool | None = None) -> keras.Model:
         return keras_ae.build_dense_autoencoder()
     model = keras_ae.build_contractive_autoencoder(penalty=kind, seed=0)
     if speed is not None:
-        builders.compile_defaults(model, model.loss, speed=speed)
+        keras_defaults = {"jit_compile": "auto", "steps_per_execution": 1}
+        model.compile(**(backend.compile_speed("dense") if speed else keras_defaults))
     return model
 
 

@@ -80,12 +80,18 @@ class ModelHooks(TrainingSpeedups):
         return portable_compile_config(super().get_compile_config())
 
     def compile_from_config(self, config: dict) -> None:
-        """Keras's, with what this backend refuses left out: a file saved under
-        TensorFlow or JAX asks for 32 steps per execution, which PyTorch refuses."""
+        """Keras's, through the model's own ``compile`` (which Keras skips when a
+        class overrides it), with what this backend refuses left out: a file
+        saved under TensorFlow or JAX asks for 32 steps per execution, which
+        PyTorch refuses."""
         config = portable_compile_config(config)
-        if config and name() == "torch":
+        if not config:
+            return
+        if name() == "torch":
             config = {**config, "steps_per_execution": 1, "jit_compile": False}
-        super().compile_from_config(config)
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
 
 
 #: backend -> trunk -> compile settings; ``"conv1d"`` is a conv trunk on

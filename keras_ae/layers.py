@@ -41,12 +41,18 @@ def random_draws(
 class _Corruption(keras.layers.Layer):
     """Base of the corruption layers: active only when ``training=True``.
 
-    Subclasses define ``corrupt(inputs)``; ``level`` is the noise level."""
+    Subclasses define ``corrupt(inputs)``; ``level`` is the noise level, a
+    fraction in [0, 1) for the corruptions that set ``fraction``."""
+
+    #: True if ``level`` is a fraction of the inputs (so < 1).
+    fraction = False
 
     def __init__(self, level: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.level = checks.non_negative_float("noise_level", level)
-        self.seed = seed
+        if self.fraction:
+            checks.open_unit_interval("noise_level", self.level, closed_low=True)
+        self.seed = checks.seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
         self.built = True
@@ -76,9 +82,7 @@ class GaussianCorruption(_Corruption):
 class MaskingCorruption(_Corruption):
     """Sets a random fraction ``level`` of the inputs to 0."""
 
-    def __init__(self, level: float, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(level, seed, **kwargs)
-        checks.open_unit_interval("noise_level", self.level, closed_low=True)
+    fraction = True
 
     def corrupt(self, inputs: Any) -> Any:
         u = random_draws("uniform", ops.shape(inputs), self.seed_generator, "float32")
@@ -90,9 +94,7 @@ class MaskingCorruption(_Corruption):
 class SaltPepperCorruption(_Corruption):
     """Sets a random fraction ``level`` of the inputs to 0 or 1, half each."""
 
-    def __init__(self, level: float, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(level, seed, **kwargs)
-        checks.open_unit_interval("noise_level", self.level, closed_low=True)
+    fraction = True
 
     def corrupt(self, inputs: Any) -> Any:
         u = random_draws("uniform", ops.shape(inputs), self.seed_generator, "float32")

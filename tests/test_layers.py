@@ -244,7 +244,7 @@ def test_dense_transpose_config_round_trip_inside_a_model(tied, x_small):
     # alone, the layer can't rebuild its tie: loading goes through the model
     with pytest.raises(TypeError, match="load the whole keras_ae model"):
         layers.DenseTranspose.from_config(config)
-    revived = keras_ae.models.Autoencoder.from_config(tied.get_config())
+    revived = keras_ae.models.TiedAutoencoder.from_config(tied.get_config())
     assert revived.get_config() == tied.get_config()
     _tie_holds(revived)
     revived.set_weights(tied.get_weights())

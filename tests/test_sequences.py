@@ -13,7 +13,6 @@ from conftest import call_without_keras_ae
 import keras_ae
 from keras_ae.anomaly import AnomalyDetector, roc_auc
 from keras_ae.baselines import rolling_zscore
-from keras_ae.builders import trunk_spec
 from keras_ae.series import (
     ANOMALY_KINDS,
     make_windows,
@@ -21,6 +20,7 @@ from keras_ae.series import (
     synthetic_series,
     windows_to_points,
 )
+from keras_ae.trunks import Trunk
 
 WINDOW = 24
 SEQUENCE_BUILDERS = {
@@ -127,8 +127,8 @@ def test_saved_model_in_a_process_without_keras_ae(trained, windows, tmp_path):
 
 
 def test_other_trunks_take_the_lstm_architecture():
-    spec = trunk_spec("lstm", (10, 2), units=(8,), latent_dim=3)
-    assert spec["units"] == [8] and "kernel_size" not in spec
+    config = Trunk((10, 2), "lstm", units=(8,), latent_dim=3).get_config()
+    assert config["units"] == [8] and "kernel_size" not in config
     vae = keras_ae.build_vae((10, 2), architecture="lstm", latent_dim=3, likelihood="gaussian")
     x = np.zeros((2, 10, 2), "float32")
     assert vae.reconstruct(x).shape == x.shape
@@ -178,10 +178,10 @@ def test_short_training_finds_spikes(series, windows):
         (lambda: keras_ae.build_lstm_autoencoder((10, 2), units=(8, 0)), "units"),
         (lambda: keras_ae.build_lstm_autoencoder((10, 2), latent_dim=0), "latent_dim"),
         (lambda: keras_ae.build_lstm_autoencoder((10, 2), activation="tanhh"), "activation"),
-        (lambda: trunk_spec("lstm", (10, 2), filters=(8,)), "filters"),
-        (lambda: trunk_spec("lstm", (10, 2), hidden_units=(8,)), "hidden_units"),
-        (lambda: trunk_spec("conv", (10, 2), units=(8,)), "units"),
-        (lambda: trunk_spec("dense", (10, 2), units=(8,)), "units"),
+        (lambda: Trunk((10, 2), "lstm", filters=(8,)), "filters"),
+        (lambda: Trunk((10, 2), "lstm", hidden_units=(8,)), "hidden_units"),
+        (lambda: Trunk((10, 2), "conv", units=(8,)), "units"),
+        (lambda: Trunk((10, 2), "dense", units=(8,)), "units"),
         (lambda: keras_ae.build_conv_autoencoder((0, 2)), "input_shape"),
         (lambda: rolling_zscore(np.arange(10.0), 1), "window"),
         (lambda: rolling_zscore(np.ones((5, 2)), 3), "series"),
