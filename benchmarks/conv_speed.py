@@ -11,8 +11,7 @@ compilation) is timed apart: ``first_epoch_s``.
 
 Levers (``--levers``): ``keras_ae`` (the compile defaults as they stand),
 ``xla`` (``jit_compile=True``), ``steps32`` (``steps_per_execution=32``),
-``xla+steps32`` (both, which also runs each block of 32 steps as one XLA
-computation, :func:`keras_ae.tensorflow_backend.fused_train_function`),
+``xla+steps32`` (both),
 ``bf16`` and ``bf16+steps32`` (built under ``mixed_bfloat16``). oneDNN
 (``TF_ENABLE_ONEDNN_OPTS``) and thread counts are fixed when TensorFlow
 starts: run the script once per setting in alternation and compare the
@@ -162,7 +161,6 @@ def bench_kind(kind: str, x: np.ndarray, levers: list[str], rounds: int) -> list
         start = time.perf_counter()
         model.fit(x, x, epochs=1, batch_size=batch, verbose=0)
         first.append(time.perf_counter() - start)
-        model.fit(x, x, epochs=1, batch_size=batch, verbose=0)  # compiles the fused blocks
     timers = [_EpochClocks() for _ in models]
     convs = None if kind == "lstm" else convolutions_alone(models[0], batch, shape)
     conv_steps = []
@@ -232,10 +230,6 @@ def main() -> None:
         args.rows, args.rounds = 256, 1
         args.kinds, args.levers = args.kinds or ["conv1d"], args.levers or ["keras_ae"]
     args.kinds, args.levers = args.kinds or kinds, args.levers or list(LEVERS)
-    # the fused blocks' steady speed, without their warm-up of 2,048 steps
-    tf_only = keras_ae.backend.tensorflow_only()
-    if tf_only is not None:
-        tf_only.FUSE_AFTER_STEPS = 0
     (images, _), _ = keras_ae.datasets.load_mnist(source="embedded")
     windows = series_windows()
     rows = []

@@ -26,13 +26,17 @@ from a ``.npy`` memmap with ``keras_ae.datasets.from_array_file``.
 epochs one block of ``steps_per_execution`` steps (at least 1,024 digits),
 one mixed-precision case, no hand-written kinds and no scaling;
 ``--smoke`` checks the script end to end in seconds (CI).
+
+    python benchmarks/run.py --ablation [--rounds 4] [--kinds dense ...] [--figures FILE]
+
+``--ablation`` measures only the speed flags against plain Keras for each
+dense kind, at the kind's own run length and in the steady state
+(:func:`bench_ablation`; ``--epochs`` and ``--rows`` shorten it).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import json
 import os
 import platform
@@ -131,16 +135,9 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 def warm_up(model: keras.Model, x: Any, y: Any = None, **fit_kwargs: Any) -> None:
-    """Train ``model`` until tracing, compilation and keras_ae's switch to fused
-    training blocks (after ``keras_ae.tensorflow_backend.FUSE_AFTER_STEPS`` steps) are
-    behind it, so that timed epochs see its steady speed."""
-    tf_only = keras_ae.backend.tensorflow_only()
-    threshold = tf_only.FUSE_AFTER_STEPS if tf_only is not None else 0
+    """Train ``model`` for one epoch, so that tracing and compilation are behind
+    it and timed epochs see its steady speed."""
     model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
-    if hasattr(model.train_function, "keras_steps"):
-        while model.train_function.keras_steps < threshold:
-            model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
-        model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)  # compiles the fused blocks
 
 
 def alternating_rounds(
@@ -216,11 +213,8 @@ def inference_rates(model: keras.Model, x: np.ndarray, repeats: int) -> tuple[fl
 
 
 def plain_compiled(model: keras.Model) -> keras.Model:
-    """``model`` (a fresh copy of the architecture) compiled the way a user would by hand,
-    and trained by Keras's own ``fit``, as a plain ``keras.Model`` is (keras_ae's
-    autoencoders read each batch once when the targets are the inputs)."""
+    """``model`` (a fresh copy of the architecture) compiled the way a user would by hand."""
     model.compile("adam", loss=model.loss)
-    model.fit = functools.partial(keras.Model.fit, model)
     return model
 
 
@@ -257,8 +251,8 @@ def bench_kinds(
     """One row per kind: training samples/s against plain Keras, GFLOP/s, serve
     and predict samples/s, peak memory. With ``min_rows``, each kind trains on
     its first ``max(min_rows, steps_per_execution * batch_size)`` rows (at most
-    all of them): an epoch of at least one whole block of steps, where keras_ae's
-    fused blocks act, without long epochs for the slow kinds (``--quick``).
+    all of them): an epoch of at least one whole block of ``steps_per_execution``
+    steps, without long epochs for the slow kinds (``--quick``).
     ``fraction_of_matmul_peak`` is filled in by :func:`apply_ceiling`."""
     x_all, labels_all = data
     rows = []
@@ -622,8 +616,7 @@ def bench_mixed_precision(
     """float32 against ``mixed_bfloat16`` per case of :data:`MIXED_CASES`:
     training samples/s (alternating epochs, :func:`paired_rates`), and test
     reconstruction MSE after the same number of epochs from the same seed (at
-    least ``epochs``; :func:`warm_up` adds epochs for models with fused training
-    blocks, and ``"epochs"`` records how many ran)."""
+    least ``epochs``, counting the warm-up's; ``"epochs"`` records how many ran)."""
     x, x_test = data
     rows = []
     for name in names:
@@ -903,11 +896,12 @@ def markdown(results: dict) -> str:
 
 #: The kinds ``--ablation`` measures: those the command line trains on a dense trunk.
 ABLATION_KINDS = ("dense", "tied", "sparse", "contractive", "vae16")
-#: The ablation's variants, each adding one speed mechanism to the one before:
-#: Keras's compile defaults; ``jit_compile=True, steps_per_execution=32``;
-#: batches read by row (``TrainingRows``); blocks of 32 steps as one XLA
-#: computation (the fused blocks).
-ABLATION_VARIANTS = ("plain", "flags", "rows", "fused")
+#: The ablation's variants: Keras's compile defaults, and the dense trunk's
+#: speed flags (``jit_compile=True, steps_per_execution=32``). Two more, batches
+#: read by row inside the train step and blocks of 32 steps run as one XLA
+#: computation, were measured here and removed for gaining less than 1.15x at
+#: the kinds' real run lengths (docs/benchmarks.md, "Ablation").
+ABLATION_VARIANTS = ("plain", "flags")
 #: the section of the figures file (``--figures``) the ablation records
 ABLATION_SECTION = "benchmarks_ablation"
 
@@ -921,24 +915,6 @@ def ablation_model(name: str, variant: str, shape: tuple[int, ...]) -> keras.Mod
     flags = {} if variant == "plain" else {"jit_compile": True, "steps_per_execution": 32}
     model.compile(optimizer=optimizer, loss=model.loss, **flags)
     return model
-
-
-@contextlib.contextmanager
-def mechanisms(variant: str, fuse_after_steps: int | None = None) -> Any:
-    """Turn the TensorFlow backend's row reading and fused blocks on or off for
-    ``variant`` (and set ``FUSE_AFTER_STEPS``) while the block runs."""
-    tf_only = keras_ae.backend.tensorflow_only()
-    names = ("_TRAINING_ROWS", "_FUSED_BLOCKS", "FUSE_AFTER_STEPS")
-    saved = {n: getattr(tf_only, n) for n in names}
-    tf_only._TRAINING_ROWS = variant in ("rows", "fused")
-    tf_only._FUSED_BLOCKS = variant == "fused"
-    if fuse_after_steps is not None:
-        tf_only.FUSE_AFTER_STEPS = fuse_after_steps
-    try:
-        yield
-    finally:
-        for n, value in saved.items():
-            setattr(tf_only, n, value)
 
 
 def timed_fit(model: keras.Model, x: np.ndarray, epochs: int, batch_size: int) -> tuple:
@@ -968,15 +944,14 @@ def ablation_stats(times: dict[str, list[tuple[float, float]]]) -> dict[str, dic
 def bench_ablation(
     x: np.ndarray, names: list[str], rounds: int, epochs: int | None = None
 ) -> list[dict]:
-    """The speed mechanisms one by one (:data:`ABLATION_VARIANTS`), per kind.
+    """The speed flags against plain Keras (:data:`ABLATION_VARIANTS`), per kind.
 
     Real length: each round trains a fresh model of each variant for the kind's
     own epochs (or ``epochs``) on ``x`` at its batch size, the variants in a
     rotated order, and times the whole ``fit`` (tracing and compilation
-    included). Steady state: one model per variant, warmed up (2 epochs, the
-    fused blocks from their second block on), then one epoch each per round,
-    in a rotated order. Ratios are the medians of the rounds' plain time over
-    the variant's, in wall-clock and in CPU time."""
+    included). Steady state: one model per variant, warmed up (2 epochs), then
+    one epoch each per round, in a rotated order. Ratios are the medians of the
+    rounds' plain time over the variant's, in wall-clock and in CPU time."""
     rows = []
     for name in names:
         kind = KINDS[name]
@@ -984,29 +959,24 @@ def bench_ablation(
         real: dict[str, list] = {v: [] for v in ABLATION_VARIANTS}
         steady: dict[str, list] = {v: [] for v in ABLATION_VARIANTS}
         for r in range(rounds):
-            for variant in ABLATION_VARIANTS[r % 4 :] + ABLATION_VARIANTS[: r % 4]:
-                with mechanisms(variant):
-                    model = ablation_model(name, variant, x.shape[1:])
-                    real[variant].append(timed_fit(model, x, n_epochs, batch))
+            for variant in _rotated(ABLATION_VARIANTS, r):
+                model = ablation_model(name, variant, x.shape[1:])
+                real[variant].append(timed_fit(model, x, n_epochs, batch))
                 del model
                 keras.backend.clear_session()
         models = {}
         for variant in ABLATION_VARIANTS:
-            with mechanisms(variant, fuse_after_steps=0):
-                models[variant] = ablation_model(name, variant, x.shape[1:])
-                timed_fit(models[variant], x, 2, batch)
+            models[variant] = ablation_model(name, variant, x.shape[1:])
+            timed_fit(models[variant], x, 2, batch)
         for r in range(rounds):
-            for variant in ABLATION_VARIANTS[r % 4 :] + ABLATION_VARIANTS[: r % 4]:
-                with mechanisms(variant, fuse_after_steps=0):
-                    steady[variant].append(timed_fit(models[variant], x, 1, batch))
-        fused = getattr(models["fused"].train_function, "fused_steps", 0)
+            for variant in _rotated(ABLATION_VARIANTS, r):
+                steady[variant].append(timed_fit(models[variant], x, 1, batch))
         row = {
             "kind": name,
             "batch_size": batch,
             "epochs": n_epochs,
             "steps": n_epochs * -(-len(x) // batch),
             "samples": len(x),
-            "steady_fused_steps": int(fused),
             "real": ablation_stats(real),
             "steady": ablation_stats(steady),
         }
@@ -1017,15 +987,26 @@ def bench_ablation(
     return rows
 
 
+def _rotated(items: tuple, r: int) -> tuple:
+    """``items`` starting at its ``r``-th (cyclically): round ``r``'s order."""
+    r %= len(items)
+    return items[r:] + items[:r]
+
+
 def ablation_figures(rows: list[dict]) -> dict[str, float]:
-    """``{kind}_{variant}_{real|steady}[_cpu]``: each variant's ratio to plain."""
+    """``{kind}_{variant}_{real|steady}[_cpu]``: each variant's ratio to plain;
+    ``{variant}_{real|steady}[_cpu]_{min|max}``: their range over the kinds."""
     values = {}
     for row in rows:
-        for variant in ABLATION_VARIANTS[1:]:
+        for variant in list(row["real"])[1:]:
             for length in ("real", "steady"):
                 stats = row[length][variant]
                 values[f"{row['kind']}_{variant}_{length}"] = stats["ratio"]
                 values[f"{row['kind']}_{variant}_{length}_cpu"] = stats["cpu_ratio"]
+    for name in list(values):
+        base = name.split("_", 1)[1]
+        ratios = [v for k, v in values.items() if k.split("_", 1)[1] == base]
+        values[f"{base}_min"], values[f"{base}_max"] = min(ratios), max(ratios)
     return values
 
 
@@ -1131,7 +1112,7 @@ def main() -> None:
     parser.add_argument(
         "--ablation",
         action="store_true",
-        help="only the speed mechanisms one by one, per dense kind (ABLATION_VARIANTS)",
+        help="only the speed flags against plain Keras, per dense kind (ABLATION_VARIANTS)",
     )
     parser.add_argument("--rounds", type=int, default=5, help="--ablation: alternating rounds")
     parser.add_argument(
@@ -1149,7 +1130,7 @@ def main() -> None:
     started = time.perf_counter()
     sections = _Sections()
     (x_train, y_train), (x_test, _) = keras_ae.datasets.load_mnist(source="embedded")
-    short = args.smoke or args.quick  # fewer cases, shorter epochs, fused blocks at once
+    short = args.smoke or args.quick  # fewer cases, shorter epochs
     min_rows = None  # every kind trains on all of x
     if args.smoke:
         x, repeats, sizes, kinds = x_train[:512], 1, [2048], ["dense", "stacked"]
@@ -1160,9 +1141,6 @@ def main() -> None:
     else:
         x, repeats, sizes, kinds = x_train, 5, [10_000, 100_000, 1_000_000], list(KINDS)
         ceiling_sizes, ceiling_repeats = (1024, 2048, 4096), 3
-    if short:
-        # the same steady speed after a shorter warm-up than the full run's
-        keras_ae.tensorflow_backend.FUSE_AFTER_STEPS = 0
     ceiling = sections.run("ceiling", matmul_ceiling, ceiling_sizes, ceiling_repeats)
     kinds = args.kinds or kinds
     print(f"matmul ceiling: {ceiling:.1f} GFLOP/s", flush=True)

@@ -6,10 +6,10 @@ holds the few choices that depend on the backend Keras runs on
 (``KERAS_BACKEND``):
 
 - :func:`tensorflow_only`: the hook to :mod:`keras_ae.tensorflow_backend`
-  (TensorFlow's speed-ups and ``tf.distribute``), None on other backends;
-- :class:`ModelHooks`: the mixin the model classes inherit: TensorFlow's
-  fused XLA blocks there (:class:`TrainingSpeedups`), nothing (Keras's own
-  loop) elsewhere, and compile configs that load under every backend;
+  (TensorFlow's random draws, Jacobians and ``tf.distribute``), None on other
+  backends;
+- :class:`ModelHooks`: the mixin the model classes inherit: compile configs
+  that load under every backend;
 - :func:`compile_speed`: the compile settings that train fastest, per
   backend and trunk (measured in ``benchmarks/run.py``);
 - :func:`jacobian_norm`: ‖∂code/∂x‖²_F by each backend's automatic
@@ -44,14 +44,6 @@ def tensorflow_only() -> ModuleType | None:
     return tensorflow_backend
 
 
-if name() == "tensorflow":
-    from keras_ae.tensorflow_backend import TensorFlowTraining as TrainingSpeedups
-else:
-
-    class TrainingSpeedups:  # type: ignore[no-redef]
-        """Nothing to add on this backend: ``fit`` is Keras's own loop."""
-
-
 def portable_compile_config(config: dict | None) -> dict | None:
     """``config`` (a model's compile config) with its optimizer named as
     ``keras.optimizers`` names it rather than by a backend's own class.
@@ -71,10 +63,18 @@ def portable_compile_config(config: dict | None) -> dict | None:
     return config
 
 
-class ModelHooks(TrainingSpeedups):
-    """The hook keras_ae's model classes inherit: the backend's training
-    speed-ups (:class:`TrainingSpeedups`) and compile configs that load under
-    every backend."""
+class ModelHooks:
+    """The hook keras_ae's model classes inherit: a checked ``validation_split``
+    and compile configs that load under every backend."""
+
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras's ``fit``, with ``validation_split`` checked first: Keras
+        accepts a negative one and fails on a string with an unrelated error."""
+        if kwargs.get("validation_split") is not None:
+            from keras_ae import checks
+
+            checks.open_unit_interval("validation_split", kwargs["validation_split"], True)
+        return super().fit(*args, **kwargs)
 
     def get_compile_config(self) -> dict | None:
         return portable_compile_config(super().get_compile_config())
