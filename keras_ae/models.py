@@ -41,7 +41,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_ae import backend, checks, losses, trunks
+from keras_ae import backend, checks, export, losses, trunks
 from keras_ae import layers as ae_layers
 from keras_ae.trunks import Trunk
 
@@ -213,8 +213,6 @@ class Autoencoder(KerasAEModel):
     def export_endpoints(self) -> dict[str, Any]:
         """``serve``/``reconstruct`` (x → x̂), ``encode`` (x → code) and
         ``decode`` (code → x̂), for :mod:`keras_ae.export`."""
-        from keras_ae import export
-
         x = [export.x_spec(self)]
         reconstruct = (self.reconstruction, x)
         return {
@@ -618,8 +616,6 @@ class VariationalAutoencoder(Autoencoder):
     def export_endpoints(self) -> dict[str, Any]:
         """The autoencoder's endpoints (``reconstruct`` through the mean; ``encode``
         returns ``[z_mean, z_log_var]``) plus ``sample(n, seed)``."""
-        from keras_ae import export
-
         endpoints = super().export_endpoints()
         endpoints["sample"] = (export.prior_sample(self.trunk.latent_dim), "decode")
         return endpoints

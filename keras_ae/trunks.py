@@ -103,15 +103,20 @@ def conv_features(x: Any, trunk: Trunk, name: str) -> Any:
     if any(p != (0, 0) for p in pads):
         x = pad(_pad_arg(pads), name=f"{name}_pad")(x)
     for i, f in enumerate(filters):
-        x = conv(
-            f,
-            trunk.kernel_size,
-            strides=2,
-            padding="same",
-            activation=trunk.activation,
-            name=f"{name}_conv_{i + 1}",
-        )(x)
+        x = _stride_2(conv, f, trunk, f"{name}_conv_{i + 1}")(x)
     return layers.Flatten(name=f"{name}_flatten")(x)
+
+
+def _stride_2(layer: type, filters: int, trunk: Trunk, name: str) -> layers.Layer:
+    """A stride-2 (transposed) convolution of the trunk's kernel size and activation."""
+    return layer(
+        filters,
+        trunk.kernel_size,
+        strides=2,
+        padding="same",
+        activation=trunk.activation,
+        name=name,
+    )
 
 
 def conv_decode(z: Any, trunk: Trunk, name: str, tied_to: keras.Model | None = None) -> Any:
@@ -133,14 +138,7 @@ def conv_decode(z: Any, trunk: Trunk, name: str, tied_to: keras.Model | None = N
     )(z)
     x = layers.Reshape((*reduced, filters[-1]), name=f"{name}_reshape")(x)
     for i, f in enumerate(reversed(filters)):
-        x = conv_t(
-            f,
-            trunk.kernel_size,
-            strides=2,
-            padding="same",
-            activation=trunk.activation,
-            name=f"{name}_deconv_{i + 1}",
-        )(x)
+        x = _stride_2(conv_t, f, trunk, f"{name}_deconv_{i + 1}")(x)
     x = conv(
         shape[-1],
         trunk.kernel_size,

@@ -11,6 +11,8 @@ import pytest
 from conftest import call_without_keras_ae
 
 import keras_ae
+from keras_ae import models
+from keras_ae.trunks import Trunk
 
 BUILDERS = {
     "dense": lambda: keras_ae.build_dense_autoencoder(hidden_units=(64,), latent_dim=8),
@@ -196,3 +198,115 @@ def test_mixed_precision_trains_in_bfloat16_and_serves_float32(
     out = served.serve(tf.constant(x_small)).numpy()
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, expected, atol=1e-2)
+
+
+# ------------------------------------------------------------ the classes
+
+
+@pytest.mark.parametrize(
+    "cls, arguments, expected",
+    [
+        (models.Autoencoder, {}, {}),
+        (
+            models.DenoisingAutoencoder,
+            {"noise": "masking", "seed": 2},
+            {"noise_level": 0.4},
+        ),
+        (models.SparseAutoencoder, {"sparsity": "l1", "l1": 1e-3}, {"target": 0.05}),
+        (
+            models.ContractiveAutoencoder,
+            {"penalty": "exact", "contractive_weight": 0.01},
+            {"projections": 1},
+        ),
+        (
+            models.VariationalAutoencoder,
+            {"beta": 0.5, "seed": 4},
+            {"likelihood": "bernoulli"},
+        ),
+    ],
+)
+def test_a_class_takes_a_trunk_and_its_own_arguments_and_round_trips_its_config(
+    cls, arguments, expected
+):
+    """keras-hub style: named arguments, validated in ``__init__``; ``get_config``
+    is Keras's (name, trainable, dtype policy) plus the trunk and those arguments."""
+    code = "relu" if arguments.get("sparsity") == "l1" else None
+    trunk = Trunk((12,), hidden_units=(6,), latent_dim=3, code_activation=code)
+    if cls is models.SparseAutoencoder and code is None:
+        trunk = Trunk((12,), hidden_units=(6,), latent_dim=3, code_activation="sigmoid")
+    model = cls(trunk, **arguments, name="m")
+    config = model.get_config()
+    assert config["name"] == "m" and config["trainable"] is True
+    assert config["dtype"]["config"]["name"] == "float32"
+    assert config["trunk"] == trunk.get_config()
+    assert {**arguments, **expected}.items() <= config.items()
+    clone = cls.from_config(config)
+    assert type(clone) is cls and clone.get_config() == config
+
+
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: models.DenoisingAutoencoder(noise="pink"), "noise"),
+        (lambda: models.DenoisingAutoencoder(seed=-1), "seed"),
+        (lambda: models.SparseAutoencoder(target=1.5), "target"),
+        (lambda: models.SparseAutoencoder(Trunk()), "code_activation"),
+        (lambda: models.ContractiveAutoencoder(projections=0), "projections"),
+        (
+            lambda: models.VariationalAutoencoder(likelihood="gaussian"),
+            "output_activation",
+        ),
+        (lambda: models.TiedAutoencoder({"architecture": "conv"}), "trunk.architecture"),
+        (lambda: models.Autoencoder({"latent": 3}), "latent"),
+        (lambda: models.Autoencoder("dense"), "trunk"),
+    ],
+)
+def test_a_class_refuses_a_bad_argument_naming_it(call, argument):
+    with pytest.raises((ValueError, TypeError)) as err:
+        call()
+    assert argument in str(err.value) and "Received" in str(err.value)
+
+
+def test_compile_auto_is_the_one_place_of_the_defaults_and_a_reloaded_model_uses_it(tmp_path):
+    model = keras_ae.build_sparse_autoencoder((12,), hidden_units=(6,), latent_dim=8)
+    model.compile(optimizer="sgd", loss="mae")  # a user's own compile wins ...
+    assert model.loss == "mae"
+    loaded = keras.saving.load_model(keras_ae.save_keras(model, tmp_path / "m.keras"))
+    assert loaded.loss == "mae"  # ... and is what the file reloads with
+    loaded.compile()  # back to the kind's defaults
+    assert loaded.loss == "binary_crossentropy"
+    assert isinstance(loaded.optimizer, keras.optimizers.Adam)
+    assert np.isclose(float(keras.ops.convert_to_numpy(loaded.optimizer.learning_rate)), 3e-3)
+    settings = keras_ae.backend.compile_speed("dense", (12,))
+    assert loaded.steps_per_execution == settings.get("steps_per_execution", 1)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute scope")
+def test_compile_leaves_out_the_speed_settings_inside_a_distribution():
+    """TensorFlow 2.21 refuses XLA and steps_per_execution inside tf.distribute:
+    the one compile site leaves them out for every kind, the classifier too."""
+    import tensorflow as tf
+
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        built = [
+            keras_ae.build_dense_autoencoder((12,), hidden_units=(6,), latent_dim=3),
+            keras_ae.build_vae((12,), hidden_units=(6,), latent_dim=2),
+        ]
+    outside = keras_ae.build_dense_autoencoder((12,), hidden_units=(6,), latent_dim=3)
+    assert outside.steps_per_execution == 32
+    for model in built:
+        assert model.steps_per_execution == 1 and model.jit_compile is not True
+        model.compile()  # recompiling keeps the guard
+        assert model.steps_per_execution == 1
+
+
+def test_the_spec_view_flattens_the_arguments_as_0_1_0_did():
+    model = keras_ae.build_contractive_autoencoder((12,), hidden_units=(6,), latent_dim=3, seed=5)
+    assert model.spec == {
+        "kind": "contractive",
+        **model.trunk.get_config(),
+        "contractive_weight": 1e-4,
+        "penalty": "hutchinson",
+        "projections": 1,
+        "seed": 5,
+    }
