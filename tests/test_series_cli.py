@@ -257,7 +257,9 @@ def test_usage_mistakes_are_one_line_errors(untrained, csvs, tmp_path, capsys):
 
 def test_sequence_builders_normalize_only_with_a_linear_output():
     with pytest.raises(ValueError, match="output_activation=None"):
-        keras_ae.build_conv_autoencoder((16, 1), normalize=True)  # the sigmoid default
+        keras_ae.build_conv_autoencoder((16, 1), output_activation="sigmoid", normalize=True)
+    # the "auto" default is linear with normalize, as the dense builder's is
+    assert keras_ae.build_conv_autoencoder((16, 1), normalize=True).trunk.output_activation is None
     with pytest.raises(ValueError, match="output_activation=None"):
         keras_ae.build_lstm_autoencoder((16, 1), output_activation="sigmoid", normalize=True)
     with pytest.raises(TypeError, match="normalize"):

@@ -77,8 +77,8 @@ if args.short:
 models = {}
 keras.utils.set_random_seed(42)
 models["KL sparse"] = keras_ae.build_sparse_autoencoder(sparsity="kl", target=args.target)
-latent_dim = models["KL sparse"].spec["latent_dim"]
-weight = models["KL sparse"].spec["weight"]
+latent_dim = models["KL sparse"].trunk.latent_dim
+weight = models["KL sparse"].get_config()["weight"]
 keras.utils.set_random_seed(42)
 models["no penalty"] = keras_ae.build_sparse_autoencoder(
     sparsity="kl", target=args.target, weight=0.0, name="sigmoid_code_autoencoder"
