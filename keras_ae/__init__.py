@@ -17,7 +17,7 @@ from keras_ae.builders import (
 )
 from keras_ae.export import export_model, export_saved_model, save_keras
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Submodules loaded on first use (PEP 562), so that ``import keras_ae`` stays
 #: fast and ``keras_ae.anomaly.AnomalyDetector`` works without its own import.
