@@ -212,9 +212,15 @@ def inference_rates(model: keras.Model, x: np.ndarray, repeats: int) -> tuple[fl
     return rates[0], rates[1]
 
 
+#: ``keras.Model.compile``'s own ``jit_compile`` and ``steps_per_execution``.
+KERAS_COMPILE_DEFAULTS = {"jit_compile": "auto", "steps_per_execution": 1}
+
+
 def plain_compiled(model: keras.Model) -> keras.Model:
-    """``model`` (a fresh copy of the architecture) compiled the way a user would by hand."""
-    model.compile("adam", loss=model.loss)
+    """``model`` (a fresh copy of the architecture) compiled the way a user would
+    by hand, with Keras's own defaults (keras_ae's ``compile`` would otherwise
+    add its speed settings)."""
+    model.compile("adam", loss=model.loss, metrics=None, **KERAS_COMPILE_DEFAULTS)
     return model
 
 
@@ -907,13 +913,15 @@ ABLATION_SECTION = "benchmarks_ablation"
 
 
 def ablation_model(name: str, variant: str, shape: tuple[int, ...]) -> keras.Model:
-    """Kind ``name``'s model, recompiled with its own optimizer settings and loss:
-    plainly (``"plain"``) or with the dense trunk's speed flags (the others)."""
+    """Kind ``name``'s model, recompiled with its own optimizer settings and loss
+    (no metrics): with Keras's compile defaults (``"plain"``) or with the dense
+    trunk's speed flags (the others)."""
     keras.utils.set_random_seed(0)
     model = KINDS[name].make(shape)
     optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-    flags = {} if variant == "plain" else {"jit_compile": True, "steps_per_execution": 32}
-    model.compile(optimizer=optimizer, loss=model.loss, **flags)
+    flags = {"jit_compile": True, "steps_per_execution": 32}
+    flags = KERAS_COMPILE_DEFAULTS if variant == "plain" else flags
+    model.compile(optimizer=optimizer, loss=model.loss, metrics=None, **flags)
     return model
 
 
