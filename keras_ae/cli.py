@@ -297,8 +297,13 @@ def _train_one(
 
     backup = None
     if backend.process_count() == 1:  # across processes only process 0 writes, at the end
-        out.mkdir(parents=True, exist_ok=True)
         backup = out / ".backup"
+    # refuse what the kind cannot honour (--strategy, --resume, ...) before writing anything
+    kind.check(data, overrides, strategy=strategy, resume_dir=backup if resume else None)
+    if "resume_dir" not in kind.honours:  # trained in stages: no backup to resume from
+        backup = None
+    if backup is not None:
+        out.mkdir(parents=True, exist_ok=True)
         if not resume and backup.exists():
             shutil.rmtree(backup)
     start = time.perf_counter()
@@ -310,8 +315,8 @@ def _train_one(
         overrides,
         strategy,
         resume_dir=backup,
+        callbacks=callbacks,
         verbose=verbose,
-        **({"callbacks": list(callbacks)} if callbacks else {}),
     )
     seconds = time.perf_counter() - start
     history = getattr(tracked_model(model), "history", None)
@@ -458,7 +463,7 @@ def tensorboard_callbacks(log_dir: str | None, kind: Any, data: Any) -> list:
 
     if log_dir is None:
         return []
-    if kind.trainer is not None:
+    if "callbacks" not in kind.honours:
         raise UsageError(
             f"--tensorboard logs kinds trained by one fit; {kind.name} trains in stages"
         )

@@ -1,10 +1,18 @@
 """The table of model kinds behind the command line, the demo and the pretrained models.
 
 Each :class:`Kind` says how to build a model (a keras_ae builder and its
-tutorial settings), how many epochs the tutorial trains it, and how to
-measure it on a test set. ``keras-ae train KIND``, ``keras-ae demo`` and
-``keras-ae export-pretrained`` all read this one table; a new model kind adds
-one row.
+tutorial settings), how many epochs the tutorial trains it, how it trains
+(its one hook, :meth:`Kind.recipe`: one ``fit(x, x)``, or the stages of
+:class:`StackedKind` and :class:`DetectorKind`) and how to measure it on a
+test set. ``keras-ae train KIND``, ``keras-ae demo`` and ``keras-ae
+export-pretrained`` all read this one table; a new model kind adds one row.
+
+Each kind declares the options of :meth:`Kind.train` it honours
+(:data:`TRAIN_OPTIONS`: a distribution strategy, a folder to resume from,
+callbacks, data streamed from a folder) and the builder arguments it lets
+``overrides`` set. Any other is refused with a one-line ValueError naming the
+option and its value, never dropped. :meth:`Kind.provenance` records what
+really built a trained model, for the pretrained models' manifest.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_ae import builders, metrics
+from keras_ae import anomaly, builders, metrics, stacked
 
 
 @dataclass(frozen=True)
@@ -113,9 +121,41 @@ def fit_autoencoder(
     )
 
 
+#: The options of :meth:`Kind.train` a kind may honour (see ``Kind.honours``), with
+#: the command-line flag that sets each; ``"streamed"`` is data read from a folder.
+TRAIN_OPTIONS: dict[str, str] = {
+    "strategy": "--strategy",
+    "resume_dir": "--resume",
+    "callbacks": "--tensorboard",
+    "streamed": "--data DIR",
+}
+
+
+def _qualified_name(fn: Callable[..., Any]) -> str:
+    """``keras_ae.NAME`` for a public builder, else ``module.NAME``."""
+    import keras_ae
+
+    name = fn.__qualname__
+    return f"keras_ae.{name}" if getattr(keras_ae, name, None) is fn else f"{fn.__module__}.{name}"
+
+
+def _json(value: Any) -> Any:
+    """Builder arguments as plain JSON data (tuples as lists)."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return [_json(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
 @dataclass(frozen=True)
 class Kind:
-    """One model kind: its builder, tutorial settings, training and figures."""
+    """One model kind: its builder, tutorial settings, training and figures.
+
+    Its one training hook is :meth:`recipe`: here one ``fit(x, x)`` of the
+    builder's model; the subclasses train in several stages or adapt a
+    normalization first. ``honours`` declares which options of :meth:`train`
+    (:data:`TRAIN_OPTIONS`) the recipe uses and ``overridable`` which builder
+    arguments ``overrides`` may set; :meth:`check` refuses any other.
+    """
 
     name: str
     description: str
@@ -124,77 +164,251 @@ class Kind:
     epochs: int = 10
     demo_epochs: int = 2
     batch_size: int = 128
-    fit: Callable[..., Any] = fit_autoencoder
     evaluate: Callable[[Any, Data], dict[str, float]] = autoencoder_metrics
     tutorial: str = ""
-    trainer: Callable[..., Any] | None = None
+    #: the options of :meth:`train` this kind honours (keys of :data:`TRAIN_OPTIONS`)
+    honours: frozenset[str] = frozenset(TRAIN_OPTIONS)
+    #: the builder arguments ``overrides`` may set
+    overridable: tuple[str, ...] = ("latent_dim",)
+    #: why the options outside ``honours`` cannot be honoured (for the error)
+    because: str = ""
 
     @property
     def takes_streams(self) -> bool:
-        """True if this kind trains on :class:`StreamedData` (plain ``fit(x, x)``);
-        kinds with their own ``trainer`` need arrays."""
-        return self.trainer is None
+        """True if this kind trains on :class:`StreamedData` (plain ``fit(x, x)``)."""
+        return "streamed" in self.honours
+
+    def builder_args(self, input_shape: tuple[int, ...], overrides: dict | None = None) -> dict:
+        """The arguments :meth:`make` passes to the builder."""
+        return {"input_shape": tuple(input_shape), **self.options, **(overrides or {})}
 
     def make(self, input_shape: tuple[int, ...], **overrides: Any) -> keras.Model:
         """Build the model for ``input_shape`` with the tutorial settings and ``overrides``."""
-        return self.build(input_shape=input_shape, **{**self.options, **overrides})
+        return self.build(**self.builder_args(input_shape, overrides))
+
+    def check(self, data: Any = None, overrides: dict | None = None, **options: Any) -> None:
+        """Refuse what this kind cannot honour, before anything is built or written.
+
+        Raises:
+            ValueError: an option of :data:`TRAIN_OPTIONS` outside ``honours``
+                set (not None or empty), streamed ``data`` for a kind that
+                trains on arrays, or an override outside ``overridable``; the
+                one-line message names the option and the value.
+        """
+        unknown = sorted(set(options) - set(TRAIN_OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"Unknown training options {unknown}; known: {', '.join(TRAIN_OPTIONS)}"
+            )
+        if isinstance(data, StreamedData):
+            options = {**options, "streamed": data}
+        for option, value in options.items():
+            if option not in self.honours and value not in (None, (), []):
+                shown = "<batches streamed from a folder>" if option == "streamed" else repr(value)
+                raise ValueError(
+                    f"Kind {self.name!r} cannot honour {option}={shown} "
+                    f"({TRAIN_OPTIONS[option]}): {self.because}."
+                )
+        for key, value in (overrides or {}).items():
+            if key not in self.overridable:
+                takes = ", ".join(self.overridable) or "none"
+                raise ValueError(
+                    f"Kind {self.name!r} cannot honour the override {key}={value!r}: "
+                    f"the builder arguments it takes are: {takes}."
+                )
 
     def train(
         self,
-        data: Data,
+        data: Data | StreamedData,
         epochs: int,
         batch_size: int,
         overrides: dict | None = None,
         strategy: Any = None,
-        **fit_kwargs: Any,
+        *,
+        resume_dir: Any = None,
+        callbacks: Any = (),
+        verbose: Any = 0,
     ) -> Any:
         """Build and train this kind on ``data``; return the trained model (or detector).
 
-        Kinds whose training is more than ``fit(x, x)`` (greedy stacking, a
-        detector's calibration) provide their own ``trainer``.
+        Args:
+            data: the arrays (:class:`Data`), or batches read from a folder
+                (:class:`StreamedData`) for the kinds that stream.
+            epochs: the run length (the staged kinds derive their stages' from it).
+            batch_size: the batch size of every ``fit``.
+            overrides: builder arguments over the tutorial settings (``overridable``).
+            strategy: a ``tf.distribute`` strategy to build and train in.
+            resume_dir: a folder to back up to each epoch and resume from.
+            callbacks: more Keras callbacks.
+            verbose: ``fit``'s verbosity.
+
+        Raises:
+            ValueError: an option this kind cannot honour (:meth:`check`).
         """
+        callbacks = list(callbacks)
+        self.check(data, overrides, strategy=strategy, resume_dir=resume_dir, callbacks=callbacks)
+        options = {"strategy": strategy, "resume_dir": resume_dir, "callbacks": callbacks}
+        return self.recipe(
+            data, epochs, batch_size, dict(overrides or {}), verbose=verbose, **options
+        )
+
+    def recipe(
+        self, data: Any, epochs: int, batch_size: int, overrides: dict, **options: Any
+    ) -> Any:
+        """The training hook: build and train, return the trained model. Here: the
+        builder's model in the strategy's scope, then one :func:`fit_autoencoder`."""
+        return self._build_and_fit(data, epochs, batch_size, overrides, **options)
+
+    def _build_and_fit(
+        self,
+        data: Any,
+        epochs: int,
+        batch_size: int,
+        overrides: dict,
+        strategy: Any = None,
+        prepare: Callable[[keras.Model], Any] | None = None,
+        **fit_options: Any,
+    ) -> keras.Model:
         from keras_ae.distribution import strategy_scope
 
-        if self.trainer is not None:
-            if strategy is not None:
-                raise ValueError(
-                    f"Kind {self.name!r} trains in several stages and takes no `strategy`; "
-                    "use the default. Received: strategy={strategy!r}"
-                )
-            if isinstance(data, StreamedData):
-                raise ValueError(
-                    f"Kind {self.name!r} trains on arrays, not on streamed data; kinds that "
-                    f"stream: {', '.join(k for k, v in KINDS.items() if v.takes_streams)}."
-                )
-            return self.trainer(self, data, epochs, batch_size, overrides or {}, **fit_kwargs)
         with strategy_scope(strategy):
-            model = self.make(data.input_shape, **(overrides or {}))
-            self.fit(model, data, epochs=epochs, batch_size=batch_size, **fit_kwargs)
+            model = self.make(data.input_shape, **overrides)
+            if prepare is not None:
+                prepare(model)
+            fit_autoencoder(model, data, epochs=epochs, batch_size=batch_size, **fit_options)
         return model
 
+    def provenance(
+        self, model: Any, data: Any, epochs: int, batch_size: int, overrides: dict | None = None
+    ) -> dict[str, Any]:
+        """What built ``model`` (trained by :meth:`train` with these arguments):
+        ``{"builder": qualified name, "builder_args": its keyword arguments}``
+        as JSON data; an argument that is itself a built model holds its own
+        ``builder`` and ``builder_args``."""
+        return {
+            "builder": _qualified_name(self.build),
+            "builder_args": _json(self.builder_args(data.input_shape, overrides)),
+        }
 
-def train_stacked(
-    kind: Kind, data: Data, epochs: int, batch_size: int, overrides: dict, **fit_kwargs: Any
-) -> keras.Model:
-    """Greedy pretraining (``2 * epochs`` per layer, as in tutorial 06: each
-    layer is cheap), the softmax alone, then fine-tuning (``epochs`` each)."""
-    from keras_ae import stacked
 
-    if data.y_train is None:
-        raise ValueError("The stacked classifier needs labels: --data must hold y_train.")
-    if overrides:
-        raise ValueError(f"The stacked classifier takes no options. Received: {overrides}")
-    fit_kwargs.pop("resume_dir", None)
-    verbose = fit_kwargs.pop("verbose", 0)
-    encoder = stacked.pretrain_stacked_autoencoder(
-        data.x_train, hidden_units=(200, 200), epochs=2 * epochs, batch_size=batch_size, seed=0
+@dataclass(frozen=True)
+class SeriesKind(Kind):
+    """A sequence kind: adapt the model's Normalization layer on the training
+    windows, then one ``fit(x, x)``; windows are arrays, never streamed."""
+
+    honours: frozenset[str] = frozenset({"strategy", "resume_dir", "callbacks"})
+    because: str = "it adapts its normalization on the training windows, held as arrays"
+
+    def recipe(
+        self, data: Any, epochs: int, batch_size: int, overrides: dict, **options: Any
+    ) -> keras.Model:
+        """Adapt on ``data.x_train``, then :func:`fit_autoencoder`."""
+        adapt = lambda model: model.adapt(data.x_train)  # noqa: E731
+        return self._build_and_fit(data, epochs, batch_size, overrides, prepare=adapt, **options)
+
+
+@dataclass(frozen=True)
+class StackedKind(Kind):
+    """The stacked classifier: greedy pretraining (``2 * epochs`` per layer, as in
+    tutorial 06: each layer is cheap), the softmax alone, then fine-tuning
+    (``epochs`` each). ``options`` are the arguments of
+    :func:`keras_ae.stacked.pretrain_stacked_autoencoder`."""
+
+    honours: frozenset[str] = frozenset()
+    overridable: tuple[str, ...] = ()
+    because: str = (
+        "it trains in three stages (greedy pretraining, the softmax, fine-tuning) on arrays "
+        "with labels"
     )
-    num_classes = int(max(data.y_train.max(), 1)) + 1
-    model = stacked.build_stacked_classifier(encoder, num_classes, freeze_encoder=True)
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    model.set_encoder_trainable(True)
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    return model
+
+    def _pretrain_args(self, epochs: int, batch_size: int) -> dict[str, Any]:
+        return {**self.options, "epochs": 2 * epochs, "batch_size": batch_size}
+
+    @staticmethod
+    def _num_classes(data: Data) -> int:
+        return int(max(data.y_train.max(), 1)) + 1
+
+    def make(self, input_shape: tuple[int, ...], **overrides: Any) -> keras.Model:
+        """Not available: the classifier is built on a stack trained first (:meth:`train`)."""
+        raise ValueError(
+            f"Kind {self.name!r} builds its classifier on a pretrained stack: use train()."
+        )
+
+    def recipe(
+        self, data: Any, epochs: int, batch_size: int, overrides: dict, **options: Any
+    ) -> keras.Model:
+        """Pretrain the stack, train the softmax on the frozen stack, then fine-tune."""
+        if data.y_train is None:
+            raise ValueError("The stacked classifier needs labels: --data must hold y_train.")
+        verbose = options.get("verbose", 0)
+        encoder = stacked.pretrain_stacked_autoencoder(
+            data.x_train, **self._pretrain_args(epochs, batch_size)
+        )
+        model = self.build(encoder, self._num_classes(data), freeze_encoder=True)
+        model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
+        model.set_encoder_trainable(True)
+        model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
+        return model
+
+    def provenance(
+        self, model: Any, data: Any, epochs: int, batch_size: int, overrides: dict | None = None
+    ) -> dict[str, Any]:
+        encoder = {
+            "builder": _qualified_name(stacked.pretrain_stacked_autoencoder),
+            "builder_args": _json(self._pretrain_args(epochs, batch_size)),
+        }
+        args = {"encoder": encoder, "num_classes": self._num_classes(data), "freeze_encoder": True}
+        return {"builder": _qualified_name(self.build), "builder_args": args}
+
+
+@dataclass(frozen=True)
+class DetectorKind(Kind):
+    """One-class training: the training samples of class ``NORMAL_DIGIT`` are
+    normal (all of them when there are no labels), in an
+    :class:`~keras_ae.anomaly.AnomalyDetector` that trains its autoencoder and
+    calibrates its threshold. A table (``data.columns``) gets
+    :func:`~keras_ae.anomaly.tabular_model`, which standardises the raw values
+    inside, and stops early on held-out rows."""
+
+    honours: frozenset[str] = frozenset()
+    because: str = (
+        "the detector trains its autoencoder and calibrates its threshold in one call "
+        "on arrays of normal samples"
+    )
+
+    def _model_args(self, data: Data, overrides: dict | None) -> tuple[Callable, dict]:
+        x = self._normal(data)
+        if data.columns is not None:
+            return anomaly.tabular_model, {"n_features": x.shape[1], **(overrides or {})}
+        return self.build, self.builder_args(x.shape[1:], overrides)
+
+    @staticmethod
+    def _normal(data: Data) -> np.ndarray:
+        return data.x_train if data.y_train is None else data.x_train[data.y_train == NORMAL_DIGIT]
+
+    def recipe(
+        self, data: Any, epochs: int, batch_size: int, overrides: dict, **options: Any
+    ) -> Any:
+        """Build the autoencoder, then ``AnomalyDetector(model).fit(normal samples)``."""
+        build, args = self._model_args(data, overrides)
+        detector = anomaly.AnomalyDetector(build(**args))
+        return detector.fit(
+            self._normal(data),
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=options.get("verbose", 0),
+        )
+
+    def provenance(
+        self, model: Any, data: Any, epochs: int, batch_size: int, overrides: dict | None = None
+    ) -> dict[str, Any]:
+        build, args = self._model_args(data, overrides)
+        settings = {k: v for k, v in model.get_config().items() if k != "threshold_"}
+        inner = {"builder": _qualified_name(build), "builder_args": _json(args)}
+        return {
+            "builder": f"{type(model).__module__}.{type(model).__qualname__}",
+            "builder_args": {"model": inner, **settings},
+        }
 
 
 def classifier_metrics(model: keras.Model, data: Data) -> dict[str, float]:
@@ -203,26 +417,8 @@ def classifier_metrics(model: keras.Model, data: Data) -> dict[str, float]:
     return {"accuracy": float(np.mean(probs.argmax(-1) == data.y_test))}
 
 
+#: The class whose training samples the anomaly kind takes as normal.
 NORMAL_DIGIT = 0
-
-
-def train_detector(
-    kind: Kind, data: Data, epochs: int, batch_size: int, overrides: dict, **fit_kwargs: Any
-) -> Any:
-    """One-class training: the training samples of class ``NORMAL_DIGIT`` are normal
-    (all of them when there are no labels). A table (``data.columns``) gets the
-    tabular model, which standardises the raw values inside
-    (:func:`keras_ae.anomaly.tabular_model`), and stops early on held-out rows."""
-    from keras_ae.anomaly import AnomalyDetector, default_model, tabular_model
-
-    x = data.x_train if data.y_train is None else data.x_train[data.y_train == NORMAL_DIGIT]
-    if data.columns is not None:
-        detector = AnomalyDetector(tabular_model(x.shape[1], **overrides))
-    else:
-        detector = AnomalyDetector(default_model(x.shape[1:], **overrides))
-    return detector.fit(
-        x, epochs=epochs, batch_size=batch_size, verbose=fit_kwargs.get("verbose", 0)
-    )
 
 
 def detector_metrics(detector: Any, data: Data) -> dict[str, float]:
@@ -268,6 +464,7 @@ KINDS: dict[str, Kind] = {
             epochs=20,
             demo_epochs=2,
             tutorial="02_convolutional_and_denoising.py",
+            overridable=("latent_dim", "noise_level"),
         ),
         Kind(
             "sparse",
@@ -313,38 +510,28 @@ KINDS: dict[str, Kind] = {
             evaluate=vae_metrics,
             tutorial="07_variational_autoencoder.py",
         ),
-        Kind(
+        StackedKind(
             "stacked",
             "stacked sparse autoencoders 784-200-200 + softmax",
-            builders.build_dense_autoencoder,
+            stacked.build_stacked_classifier,
+            options={"hidden_units": (200, 200), "kind": "sparse", "seed": 0},
             epochs=20,
             demo_epochs=2,
-            trainer=train_stacked,
             evaluate=classifier_metrics,
             tutorial="06_stacked_classifier.py",
         ),
-        Kind(
+        DetectorKind(
             "anomaly",
             f"anomaly detector (dense AE, code 32, MSE score) trained on digit {NORMAL_DIGIT}",
-            builders.build_dense_autoencoder,
+            anomaly.default_model,
             epochs=100,
             demo_epochs=10,
             batch_size=64,
-            trainer=train_detector,
             evaluate=detector_metrics,
             tutorial="09_anomaly_detection.py",
         ),
     ]
 }
-
-
-def fit_series(
-    model: keras.Model, data: Data, epochs: int, batch_size: int, **kwargs: Any
-) -> keras.callbacks.History:
-    """Adapt the model's Normalization layer on the training windows, then
-    :func:`fit_autoencoder`."""
-    model.adapt(data.x_train)
-    return fit_autoencoder(model, data, epochs, batch_size, **kwargs)
 
 
 def series_metrics(model: keras.Model, data: Data) -> dict[str, float]:
@@ -362,7 +549,7 @@ def series_metrics(model: keras.Model, data: Data) -> dict[str, float]:
 SERIES_KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in [
-        Kind(
+        SeriesKind(
             "conv1d",
             "Conv1D autoencoder for series, filters 16-32, kernel 5, code 8",
             builders.build_conv_autoencoder,
@@ -375,18 +562,16 @@ SERIES_KINDS: dict[str, Kind] = {
             },
             epochs=20,
             batch_size=64,
-            fit=fit_series,
             evaluate=series_metrics,
             tutorial="12_time_series_anomalies.py",
         ),
-        Kind(
+        SeriesKind(
             "lstm",
             "LSTM autoencoder for series, 32 units, code 8",
             builders.build_lstm_autoencoder,
             options={"units": (32,), "latent_dim": 8, "normalize": True},
             epochs=20,
             batch_size=64,
-            fit=fit_series,
             evaluate=series_metrics,
             tutorial="12_time_series_anomalies.py",
         ),

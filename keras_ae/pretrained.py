@@ -1,10 +1,13 @@
 """Pretrained SavedModels: the manifest, its checks, and loading by name.
 
-``saved_models/manifest.json`` lists, for each model: its kind, builder and
-builder arguments, endpoints with their input and output shapes, the data
-and its sha256, epochs and seed, the TensorFlow and Keras versions, its test
-metrics, and the sha256 of every file of the SavedModel. :func:`load`
-verifies those hashes before loading, so a tampered model is refused.
+``saved_models/manifest.json`` lists, for each model: its kind, what built it
+(``builder`` and ``builder_args``, from :meth:`keras_ae.kinds.Kind.provenance`;
+an argument that is itself a trained model, such as the stacked classifier's
+encoder, holds its own ``builder`` and ``builder_args``), endpoints with their
+input and output shapes, the data and its sha256, epochs and seed, the
+TensorFlow and Keras versions, its test metrics, and the sha256 of every file
+of the SavedModel. :func:`load` verifies those hashes before loading, so a
+tampered model is refused.
 
 A SavedModel runs its own graph: only load SavedModels you trust. The hash
 check protects against corruption and tampering after the manifest was
@@ -214,8 +217,7 @@ def export_pretrained(
             "path": name,
             "kind": name,
             "description": kind.description,
-            "builder": f"keras_ae.{kind.build.__name__}",
-            "builder_args": {**kind.options},
+            **kind.provenance(model, data, kind.epochs, kind.batch_size),
             "spec": getattr(export.tracked_model(model), "spec", None),
             "endpoints": describe_endpoints(path),
             "data": {

@@ -52,14 +52,16 @@ def assert_one_line_error(proc, *fragments):
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_train_every_kind(kind, small_npz, tmp_path):
     out = tmp_path / kind
-    proc = keras_ae_cli("train", kind, "--epochs", 1, "--data", small_npz, "--out", out)
+    # the classifier's stages take 38 steps each at batch 16 (5 at its default 128)
+    batch = ("--batch-size", 16) if kind == "stacked" else ()
+    proc = keras_ae_cli("train", kind, "--epochs", 1, *batch, "--data", small_npz, "--out", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads((out / "metrics.json").read_text())
     assert record["kind"] == kind and record["epochs"] == 1
     assert all(np.isfinite(v) for v in record["test"].values())
     assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
     if kind == "stacked":  # a classifier: no reconstructions to draw
-        assert record["test"]["accuracy"] > 0.1
+        assert record["test"]["accuracy"] > 0.25  # chance is 0.1; this run gives 0.38
     else:
         assert (out / "reconstructions.png").stat().st_size > 1000
     if kind.startswith("vae"):
