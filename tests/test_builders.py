@@ -22,6 +22,7 @@ PUBLIC_BUILDERS = [
 ]
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("builder", PUBLIC_BUILDERS, ids=lambda b: b.__name__)
 def test_every_builder_takes_input_shape_then_explicit_keywords(builder):
     """``help()`` shows every argument: input_shape first, the rest keyword-only,
@@ -82,6 +83,7 @@ def test_image_builders_share_their_trunk_defaults(builder):
     ],
     ids=["dense", "conv", "vae", "lstm"],
 )
+@pytest.mark.backends
 def test_the_0_1_0_positional_order_still_builds_the_same_model(builder, positional, keywords):
     with pytest.warns(DeprecationWarning, match="by keyword"):
         old = builder(*positional)

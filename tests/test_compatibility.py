@@ -71,3 +71,18 @@ def test_a_0_1_0_anomaly_detector_loads_and_scores_the_same():
     path, io = _saved("anomaly")
     detector = AnomalyDetector.load(path)
     np.testing.assert_allclose(detector.score_samples(io["x"]), io["reconstruction"], rtol=1e-4)
+
+
+@pytest.mark.backends
+def test_0_1_0_files_saved_under_tensorflow_load_on_this_backend():
+    """The kinds with layers of their own (tied kernels, a sparsity layer, a
+    normalization, a VAE's heads) give 0.1.0's values on the backend this run
+    uses (the TensorFlow run loads every kind above)."""
+    for name in ("tied", "sparse", "normalize", "vae"):
+        cls = AUTOENCODERS[name][0]
+        path, io = _saved(name)
+        model = keras.saving.load_model(path)
+        assert type(model) is cls, name
+        np.testing.assert_allclose(
+            model.reconstruct(io["x"]), io["reconstruction"], atol=1e-5, err_msg=name
+        )
