@@ -1,10 +1,9 @@
-"""The Keras canary: the Keras APIs keras_ae leans on, in a few seconds.
+"""The Keras canary: the Keras APIs keras_ae leans on, in well under a minute.
 
-``pytest -m canary`` runs these tests alone. ``.ci/run`` runs them against the
-lowest Keras that pyproject.toml allows (a venv of its own with JAX and
-without TensorFlow) as well as the latest (the main run), so that a Keras
-release that changes one of these APIs fails here, with a short traceback,
-before the long tests:
+``pytest -m canary`` runs these tests and test_losses.py alone. ``.ci/run`` runs
+them against the lowest Keras that pyproject.toml allows (a venv of its own with
+JAX and without TensorFlow) as well as the latest (the main run), so that a Keras
+release that changes one of these APIs fails here with a short traceback:
 
 - every model kind from its public builder: one ``fit`` step, then a
   ``.keras`` round trip (same class, same encoder and decoder outputs);
@@ -12,14 +11,14 @@ before the long tests:
 - ``keras.random.SeedGenerator`` inside the custom layers;
 - ``keras.export.ExportArchive`` through :func:`keras_ae.export_saved_model`
   (TensorFlow and JAX, with TensorFlow installed to write the SavedModel);
-- the ``keras.ops`` that :mod:`keras_ae.losses` uses, against NumPy;
+- the ``keras.ops`` that :mod:`keras_ae.losses` uses, against NumPy (in
+  test_losses.py, marked ``canary`` as a whole);
 - ``import keras_ae`` on JAX without importing TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import numpy as np
 import pytest
 
 import keras_ae
-from keras_ae import layers, losses
+from keras_ae import layers
 
 pytestmark = pytest.mark.canary
 
@@ -147,45 +146,6 @@ def test_export_archive_endpoints_match_the_model(digits, tmp_path):
         model.encoder.predict(digits, verbose=0),
         atol=1e-5,
     )
-
-
-def test_losses_keras_ops_match_numpy():
-    rng = np.random.default_rng(0)
-    x = rng.uniform(size=(3, 4, 2)).astype("float32")
-    p = rng.uniform(0.05, 0.95, size=(3, 4, 2)).astype("float32")
-    bce = -(x * np.log(p) + (1 - x) * np.log(1 - p)).reshape(3, -1).sum(-1)
-    np.testing.assert_allclose(losses.bernoulli_nll(x, p), bce, rtol=1e-5)
-    nll = 0.5 * np.square(x - p).reshape(3, -1).sum(-1) + 0.5 * np.log(2 * np.pi) * 8
-    np.testing.assert_allclose(losses.gaussian_nll(x, p), nll, rtol=1e-5)
-    np.testing.assert_allclose(
-        losses.mse_per_sample(x, p), np.square(x - p).reshape(3, -1).mean(-1), rtol=1e-5
-    )
-    mu, log_var = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
-    kl = -0.5 * np.sum(1 + log_var - mu**2 - np.exp(log_var), axis=-1)
-    np.testing.assert_allclose(losses.gaussian_kl(mu, log_var), kl, rtol=1e-5)
-    rho = np.array([0.1, 0.3], "float32")
-    sparse_kl = np.sum(0.05 * np.log(0.05 / rho) + 0.95 * np.log(0.95 / (1 - rho)))
-    np.testing.assert_allclose(losses.kl_sparsity(0.05, rho), sparse_kl, rtol=1e-5)
-
-
-def test_jacobian_norms_match_the_numpy_jacobian():
-    """The exact norm and the forward-tangent estimate (with the scaled basis as
-    directions it is exact too) against J built in NumPy for tanh -> sigmoid."""
-    rng = np.random.default_rng(1)
-    n, hidden, code, batch = 6, 5, 3, 4
-    stack = [keras.layers.Dense(hidden, "tanh"), keras.layers.Dense(code, "sigmoid")]
-    stack[0].build((None, n))
-    stack[1].build((None, hidden))
-    x = rng.normal(size=(batch, n)).astype("float32")
-    (w1, b1), (w2, b2) = ([np.asarray(v) for v in layer.weights] for layer in stack)
-    h = np.tanh(x @ w1 + b1)
-    c = 1 / (1 + np.exp(-(h @ w2 + b2)))
-    jac = (c * (1 - c))[:, :, None] * w2.T[None] @ ((1 - h**2)[:, :, None] * w1.T[None])
-    want = np.sum(jac**2, axis=(1, 2))
-    np.testing.assert_allclose(losses.dense_jacobian_norm(x, stack), want, rtol=1e-4)
-    basis = math.sqrt(n) * np.eye(n, dtype="float32")  # (k = n directions, n)
-    directions = np.broadcast_to(basis[:, None, :], (n, batch, n)).copy()
-    np.testing.assert_allclose(losses.jacobian_norm_estimate(x, stack, directions), want, rtol=1e-4)
 
 
 @pytest.mark.skipif(
