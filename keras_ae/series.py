@@ -603,16 +603,20 @@ def split_windows(
 def window_scores(model: Any, windows: Any) -> np.ndarray:
     """Mean squared reconstruction error of each window, float64 ``(n,)``.
 
-    For a model that standardises inside (``normalize=True``) the error is
-    taken on the standardised values (``model.standardize``), as its training
-    loss is, so every channel counts the same whatever its units.
+    The reconstruction is the model's own deterministic one
+    (``model.reconstruct``, which every keras_ae autoencoder has), or
+    ``model.predict`` for any other Keras model. For a model that
+    standardises inside (``normalize=True``) the error is taken on the
+    standardised values (``model.standardize``), as its training loss is, so
+    every channel counts the same whatever its units.
     """
     import keras
 
-    from keras_ae.kinds import reconstruct
-
     x = checks.array("windows", windows)
-    recon = np.asarray(reconstruct(model, x), "float32")
+    if hasattr(model, "reconstruct"):
+        recon = np.asarray(model.reconstruct(x), "float32")
+    else:
+        recon = np.asarray(model.predict(x, batch_size=256, verbose=0), "float32")
     standardize = getattr(model, "standardize", None)
     if standardize is not None:
         x, recon = (keras.ops.convert_to_numpy(standardize(v)) for v in (x, recon))
