@@ -90,10 +90,12 @@ class NotFittedError(ValueError, AttributeError):
 # ---------------------------------------------------------------- scores
 
 
-def _reconstruct(model: keras.Model, x: Any) -> Any:
-    """The deterministic reconstruction: through the posterior mean for a VAE."""
-    if isinstance(model, VariationalAutoencoder):
-        return model.decoder(model.encoder(x, training=False)[0], training=False)
+def _reconstruction(model: keras.Model, x: Any) -> Any:
+    """The deterministic reconstruction of a batch of tensors: the model's own
+    ``reconstruction`` (keras_ae's models; a VAE's goes through its posterior
+    mean), else ``model(x)`` for any other autoencoder."""
+    if hasattr(model, "reconstruction"):
+        return model.reconstruction(x)
     return model(x, training=False)
 
 
@@ -103,20 +105,19 @@ def _standardize(model: keras.Model, x: Any) -> Any:
 
 
 def _mse(model: keras.Model, x: Any) -> Any:
-    x_hat = _reconstruct(model, x)
+    x_hat = _reconstruction(model, x)
     return losses.mse_per_sample(_standardize(model, x), _standardize(model, x_hat))
 
 
 def _bce(model: keras.Model, x: Any) -> Any:
-    return losses.bernoulli_nll(x, _reconstruct(model, x))
+    return losses.bernoulli_nll(x, _reconstruction(model, x))
 
 
 def _negative_elbo(model: keras.Model, x: Any) -> Any:
     z_mean, z_log_var = model.encoder(x, training=False)
     x_hat = model.decoder(z_mean, training=False)
-    return losses.LIKELIHOOD_NLL[model.spec["likelihood"]](x, x_hat) + losses.gaussian_kl(
-        z_mean, z_log_var
-    )
+    nll = losses.LIKELIHOOD_NLL[model.likelihood](x, x_hat)
+    return nll + losses.gaussian_kl(z_mean, z_log_var)
 
 
 #: Score name -> function ``(model, x) -> per-sample score`` (a tensor, keras.ops).

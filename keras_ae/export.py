@@ -67,42 +67,10 @@ def code_spec(size: int) -> Any:
     return tf.TensorSpec((None, size), tf.float32, name="z")
 
 
-# the former private names
-_x_spec, _code_spec = x_spec, code_spec
-
-
 def model_endpoints(model: keras.Model) -> dict[str, Endpoint]:
     """``serve`` for any Keras model."""
     x = [x_spec(model)]
     return {"serve": (lambda t: model(t, training=False), x)}
-
-
-def autoencoder_endpoints(model: keras.Model) -> dict[str, Endpoint]:
-    """``serve``/``reconstruct``, ``encode`` and ``decode`` (clean path)."""
-    x = [x_spec(model)]
-    recon = (lambda t: model(t, training=False), x)
-    return {
-        "serve": recon,
-        "reconstruct": recon,
-        "encode": (lambda t: model.encoder(t, training=False), x),
-        "decode": (
-            lambda z: model.decoder(z, training=False),
-            [code_spec(model.spec["latent_dim"])],
-        ),
-    }
-
-
-def vae_endpoints(model: keras.Model) -> dict[str, Endpoint]:
-    """The autoencoder endpoints with a deterministic reconstruction through
-    the mean, plus ``sample(n, seed)``."""
-    endpoints = autoencoder_endpoints(model)
-
-    def reconstruct(t: Any) -> Any:
-        return model.decoder(model.encoder(t, training=False)[0], training=False)
-
-    endpoints["serve"] = endpoints["reconstruct"] = (reconstruct, [x_spec(model)])
-    endpoints["sample"] = (prior_sample(model.spec["latent_dim"]), "decode")
-    return endpoints
 
 
 def prior_sample(latent: int) -> Callable[[Any], Any]:
@@ -128,9 +96,6 @@ def prior_sample(latent: int) -> Callable[[Any], Any]:
     return compose
 
 
-_prior_sample = prior_sample  # the former private name
-
-
 #: The keras_ae classes that offer ``export_endpoints()``, for error messages.
 EXPORTABLE = (
     "Autoencoder",
@@ -141,16 +106,9 @@ EXPORTABLE = (
 )
 
 
-def _is_bare_autoencoder(obj: Any) -> bool:
-    """A keras_ae autoencoder whose class has no ``export_endpoints`` yet,
-    recognised by its parts (``encoder``, ``decoder``, ``spec``)."""
-    parts = ("encoder", "decoder", "spec")
-    return isinstance(obj, keras.Model) and all(hasattr(obj, part) for part in parts)
-
-
 def _offers_endpoints(obj: Any) -> bool:
     """True for the objects with endpoints of their own (every keras_ae model)."""
-    return callable(getattr(obj, "export_endpoints", None)) or _is_bare_autoencoder(obj)
+    return callable(getattr(obj, "export_endpoints", None))
 
 
 def endpoints_for(obj: Any) -> dict[str, Endpoint]:
@@ -160,10 +118,8 @@ def endpoints_for(obj: Any) -> dict[str, Endpoint]:
     Raises:
         TypeError: ``obj`` is neither.
     """
-    if callable(getattr(obj, "export_endpoints", None)):
+    if _offers_endpoints(obj):
         return obj.export_endpoints()
-    if _is_bare_autoencoder(obj):
-        return vae_endpoints(obj) if hasattr(obj, "sample") else autoencoder_endpoints(obj)
     if isinstance(obj, keras.Model):
         return model_endpoints(obj)
     raise TypeError(

@@ -29,6 +29,7 @@ import numpy as np
 
 from keras_ae import backend, checks, export
 from keras_ae.builders import build_denoising_autoencoder, build_sparse_autoencoder
+from keras_ae.models import KerasAEModel
 
 #: ``kind`` -> the builder of one layer of the stack.
 LAYER_BUILDERS = {"sparse": build_sparse_autoencoder, "denoising": build_denoising_autoencoder}
@@ -145,13 +146,17 @@ register = keras.saving.register_keras_serializable(package="keras_ae")
 
 
 @register
-class StackedClassifier(backend.ModelHooks, keras.Model):
+class StackedClassifier(KerasAEModel):
     """``softmax(W · encoder(x) + b)``: a classifier on a (pretrained) encoder.
 
     ``model.encoder`` is the encoder passed in (shared, not copied);
     ``model.get_layer("softmax")`` the output layer. Build it with
     :func:`build_stacked_classifier`. ``get_config`` holds the serialised
     encoder, so a ``.keras`` file reloads into this class in safe mode.
+
+    ``compile()`` defaults (``"auto"``): Adam(1e-3), sparse categorical
+    cross-entropy, the ``accuracy`` metric, and the dense trunks' speed
+    settings outside a distribution.
     """
 
     def __init__(
@@ -174,12 +179,25 @@ class StackedClassifier(backend.ModelHooks, keras.Model):
 
     def set_encoder_trainable(self, trainable: bool = True) -> StackedClassifier:
         """Freeze (False) or unfreeze (True, for fine-tuning) the encoder and
-        compile again with the defaults of :func:`build_stacked_classifier`
-        (a fresh Adam). The softmax layer keeps its weights. Returns ``self``."""
+        compile again with the defaults (a fresh Adam). The softmax layer keeps
+        its weights. Returns ``self``."""
         checks.boolean("trainable", trainable)
         self.encoder.trainable = trainable
         self.freeze_encoder = not trainable
-        return compile_classifier(self)
+        self.compile()
+        return self
+
+    def default_loss(self) -> str:
+        """Sparse categorical cross-entropy: integer labels, softmax outputs."""
+        return "sparse_categorical_crossentropy"
+
+    def default_metrics(self) -> list:
+        """``accuracy``."""
+        return ["accuracy"]
+
+    def default_speed(self) -> dict[str, Any]:
+        """The dense trunks' settings on this backend (:func:`keras_ae.backend.compile_speed`)."""
+        return backend.compile_speed("dense")
 
     def export_endpoints(self) -> dict[str, export.Endpoint]:
         """``serve``/``classify`` (class probabilities) and ``encode`` (deepest code)."""
@@ -200,18 +218,6 @@ class StackedClassifier(backend.ModelHooks, keras.Model):
     @classmethod
     def from_config(cls, config: dict, custom_objects: Any = None) -> StackedClassifier:
         return cls(**config)
-
-
-def compile_classifier(model: keras.Model) -> keras.Model:
-    """Compile with Adam(1e-3), sparse categorical cross-entropy and accuracy,
-    with the dense trunks' speed settings (XLA, ``steps_per_execution=32``)."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        **backend.compile_speed("dense"),
-    )
-    return model
 
 
 def build_stacked_classifier(
@@ -256,4 +262,5 @@ def build_stacked_classifier(
     model = StackedClassifier(
         encoder, num_classes, freeze_encoder, name=name or "stacked_classifier"
     )
-    return compile_classifier(model)
+    model.compile()
+    return model
