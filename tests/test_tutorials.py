@@ -9,6 +9,8 @@ without outputs. After changing a script, regenerate its notebook::
 The execution tests run each notebook with nbclient in the venv's ``python3``
 kernel, in the tutorial's short mode (``--short``: one epoch on at most 2,000
 training examples), with a first cell that sets the kernel's ``sys.argv``.
+Each also records its figures with ``--figures``, as the docs' figures are made
+(the scripts run as plain scripts in test_backends.py, under JAX and PyTorch).
 They are marked ``tutorial`` (so counted as slow): skip them locally with
 ``pytest -m "not tutorial"``. ``pytest -s`` prints each notebook's wall time.
 """
@@ -17,8 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 import time
 
 import jupytext
@@ -33,6 +33,8 @@ NOTEBOOKS = REPO / "tutorials" / "notebooks"
 IDS = [p.stem for p in TUTORIALS]
 #: A guard against a hung kernel only: a short run takes well under 2 minutes.
 CELL_TIMEOUT = 900
+#: Tutorial -> (trained, untrained) figure pairs its short run must order.
+LEARNS = {"01_dense_autoencoder": [("ae_mse", "untrained_mse")]}
 
 
 def _regenerate(script) -> str:
@@ -102,6 +104,10 @@ def test_notebook_executes_in_short_mode(script, tmp_path):
     ]
     assert len(shown) >= len(pngs), f"{len(shown)} figures shown inline, {len(pngs)} written"
     _assert_recorded(figures, script.stem)
+    recorded = load_figures(figures)[script.stem]
+    assert "--short" in recorded["command"], recorded  # the command reproduces this run
+    for trained, untrained in LEARNS.get(script.stem, []):  # one short epoch already learns
+        assert recorded["values"][trained] < recorded["values"][untrained], recorded
 
 
 def _assert_recorded(path, section) -> None:
@@ -109,25 +115,3 @@ def _assert_recorded(path, section) -> None:
     assert recorded["values"], f"{section} recorded no figure"
     assert all(math.isfinite(v) for v in recorded["values"].values()), recorded
     assert recorded["command"].startswith(f"python tutorials/{section}.py"), recorded
-
-
-@pytest.mark.tutorial
-def test_script_records_its_figures(tmp_path):
-    """A tutorial run as a script, as the docs' figures are made: ``--figures``
-    records its section, with the command that reproduces it."""
-    script = REPO / "tutorials" / "01_dense_autoencoder.py"
-    figures = tmp_path / "figures.json"
-    proc = subprocess.run(
-        [sys.executable, str(script), "--short", "--out", str(tmp_path / "out")]
-        + ["--figures", str(figures)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg"},
-        timeout=CELL_TIMEOUT,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    _assert_recorded(figures, script.stem)
-    values = load_figures(figures)[script.stem]["values"]
-    assert values["ae_mse"] < values["untrained_mse"]  # one short epoch already learns
-    assert "--short" in load_figures(figures)[script.stem]["command"]
