@@ -96,9 +96,12 @@ class ModelHooks:
 
 #: backend -> trunk -> compile settings; ``"conv1d"`` is a conv trunk on
 #: series ``(T, C)``, ``"conv"`` one on images. Measured on a 2-core CPU
-#: (docs/benchmarks.md, ``benchmarks/conv_speed.py``): TensorFlow's dense
-#: trunks train about 2x faster with XLA and 32 steps per execution, and so
-#: does a Conv1D trunk (2.6x plain Keras in CPU time), while XLA slows the
+#: (docs/benchmarks.md, ``benchmarks/conv_speed.py``, ``benchmarks/run.py
+#: --ablation``): TensorFlow's dense trunks keep Keras's settings, since XLA
+#: and 32 steps per execution, 1.4-1.7x faster per epoch once compiled, gained
+#: only 1.05-1.15x in CPU time over the dense kinds' whole tutorial-length
+#: runs (their compilation included; below 1x in wall-clock time on a shared
+#: machine); a Conv1D trunk trains 2.6x faster with them (CPU time), while XLA slows the
 #: Conv2D trunks (TensorFlow's oneDNN convolutions are faster than XLA's) and
 #: costs more to compile an LSTM than it saves in runs of tens of epochs. JAX
 #: always compiles with XLA; 32 steps per execution pays for dense trunks.
@@ -106,7 +109,7 @@ class ModelHooks:
 #: these sizes).
 COMPILE_SPEED: dict[str, dict[str, dict[str, Any]]] = {
     "tensorflow": {
-        "dense": {"jit_compile": True, "steps_per_execution": 32},
+        "dense": {},
         "conv": {},
         "conv1d": {"jit_compile": True, "steps_per_execution": 32},
         "lstm": {},

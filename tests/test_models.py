@@ -287,12 +287,14 @@ def test_compile_leaves_out_the_speed_settings_inside_a_distribution():
     the one compile site leaves them out for every kind, the classifier too."""
     import tensorflow as tf
 
+    series = {"input_shape": (16, 1), "filters": (4,), "latent_dim": 2}  # a Conv1D trunk
     with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
         built = [
             keras_ae.build_dense_autoencoder((12,), hidden_units=(6,), latent_dim=3),
             keras_ae.build_vae((12,), hidden_units=(6,), latent_dim=2),
+            keras_ae.build_conv_autoencoder(**series),
         ]
-    outside = keras_ae.build_dense_autoencoder((12,), hidden_units=(6,), latent_dim=3)
+    outside = keras_ae.build_conv_autoencoder(**series)  # a trunk with speed settings
     assert outside.steps_per_execution == 32
     for model in built:
         assert model.steps_per_execution == 1 and model.jit_compile is not True
