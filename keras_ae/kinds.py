@@ -94,8 +94,10 @@ def vae_metrics(model: keras.Model, data: Data | StreamedData) -> dict[str, floa
 
 
 def reconstruct(model: Any, x: np.ndarray) -> np.ndarray:
-    """The deterministic reconstruction: ``model.reconstruct`` where the model samples;
-    a detector's autoencoder; a classifier's probabilities."""
+    """The deterministic reconstruction: the model's own ``reconstruct`` (every
+    keras_ae autoencoder; a VAE's goes through its mean), a detector's
+    autoencoder's; ``predict`` for a model without one (the classifier's
+    probabilities)."""
     if not isinstance(model, keras.Model):
         model = model.model
     if hasattr(model, "reconstruct"):
