@@ -1,5 +1,11 @@
-"""The benchmark script runs (smoke mode, correctness only, no timing) and the
-streaming source matches the in-memory path."""
+"""The benchmark scripts run (smoke mode) and report figures that hold together.
+
+Timings in smoke mode are one short round, so the bounds on them are loose: each
+catches a lost mechanism (a speed-up back at 1.0, a penalty not applied), a unit
+error or a figure that does not follow from the others, not a slower machine.
+The figures measured under load on the shared 2-core machine are noted beside
+each bound.
+"""
 
 from __future__ import annotations
 
@@ -22,24 +28,40 @@ def test_benchmark_script_smoke(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(out.read_text())
-    assert results["matmul_gflops"] > 0
+    assert 5 < results["matmul_gflops"] < 10_000  # measured 100.7 GFLOP/s
+    for row in results["kinds"]:
+        # keras_ae's compile (XLA, 32 steps per call) against compile("adam"): measured
+        # 3.35x (dense) and 2.93x (stacked); without those flags it would be about 1.0
+        ratio = row["train_samples_per_s"] / row["plain_keras_samples_per_s"]
+        assert row["speedup_vs_plain"] == pytest.approx(ratio, rel=0.01)
+        assert row["speedup_vs_plain"] > 1.2, row
+        # a direct call skips predict's loop: measured 12x and 77x faster
+        assert row["serve_samples_per_s"] > row["predict_samples_per_s"], row
+        assert 0.01 < row["fraction_of_matmul_peak"] <= 1.0, row  # measured 0.19 and 0.11
+        assert 200 < row["peak_rss_mb"] < 8000, row  # measured about 1,000 MB
     row = results["kinds"][0]
-    for key in ("train_samples_per_s", "plain_keras_samples_per_s", "fraction_of_matmul_peak",
-                "serve_samples_per_s", "predict_samples_per_s", "peak_rss_mb"):  # fmt: skip
-        assert row[key] > 0
     assert "| dense |" in table.read_text()
     mixed = results["mixed_precision"][0]
-    assert mixed["float32"]["test_mse"] > 0 and mixed["mixed_bfloat16"]["test_mse"] > 0
-    assert mixed["speed_ratio"] > 0 and "Mixed precision" in table.read_text()
+    # bfloat16 learns what float32 learns: measured test MSE 0.1129 and 0.1128 (ratio 0.999)
+    for policy in ("float32", "mixed_bfloat16"):
+        assert 0 < mixed[policy]["test_mse"] < 0.15, mixed
+    assert 0.8 < mixed["mse_ratio"] < 1.25, mixed
+    assert 0.2 < mixed["speed_ratio"] < 5, mixed  # measured 1.26
+    assert "Mixed precision" in table.read_text()
     assert results["imports"]["imports_plotting"] is False
+    assert results["imports"]["import_keras_ae_extra_s"] < 2.0  # measured 0.07 s after keras
     bound = results["hand_written_kinds"][0]
     assert bound["kind"] == "dense" and bound["trunk"] == "784-256-128-32"
-    for key in (
-        "train_samples_per_s",
-        "plain_keras_samples_per_s",
-        "hand_written_tf_samples_per_s",
-    ):
-        assert bound[key] > 0
+    plain = bound["plain_keras_samples_per_s"]
+    assert bound["speedup_vs_plain"] == pytest.approx(
+        bound["train_samples_per_s"] / plain, rel=0.01
+    )
+    assert bound["hand_written_vs_plain"] == pytest.approx(
+        bound["hand_written_tf_samples_per_s"] / plain, rel=0.01
+    )
+    # measured 0.36 of the hand-written loop's speed; 1.44x and 4.03x plain Keras
+    assert 0.05 < bound["ratio_to_hand_written"] < 2, bound
+    assert bound["hand_written_vs_plain"] > 1.2, bound
     assert "hand-written in TensorFlow" in table.read_text()
     # every section is timed, and each fraction of the peak is of the run's reported ceiling
     assert set(results["seconds"]) >= {"ceiling", "kinds", "mixed_precision", "total"}
@@ -102,9 +124,12 @@ def test_backends_benchmark_runs_each_backend_in_its_own_process(tmp_path):
     rows = json.loads(out.read_text())
     assert [(r["backend"], r["kind"]) for r in rows] == [("jax", "dense"), ("torch", "dense")]
     for row in rows:
-        assert row["train_samples_per_s"] > 0 and row["plain_keras_samples_per_s"] > 0
         ratio = row["train_samples_per_s"] / row["plain_keras_samples_per_s"]
         assert row["speedup_vs_plain"] == pytest.approx(ratio, rel=0.01)  # one round: the same
+    # JAX's dense setting (XLA, 32 steps per call) against plain Keras: measured 2.64x;
+    # under PyTorch both run the same settings (measured 0.49x under load: noise only)
+    assert rows[0]["speedup_vs_plain"] > 1.2, rows[0]
+    assert 0.2 < rows[1]["speedup_vs_plain"] < 5, rows[1]
     assert rows[0]["compile"]["steps_per_execution"] == 32  # JAX's dense setting
     assert rows[1]["compile"]["steps_per_execution"] == 1
     text = table.read_text()
@@ -125,15 +150,32 @@ def test_contractive_benchmark_smoke(tmp_path):
     timing = results["timing"]
     assert set(timing) == {"dense", "exact_keras", "hutchinson_keras"}  # smoke: Keras's settings
     assert timing["dense"]["ratio_to_dense"] == 1.0
-    assert all(row["seconds_per_epoch"] > 0 for row in timing.values())
+    for row in timing.values():
+        assert row["ratio_to_dense"] == pytest.approx(
+            row["seconds_per_epoch"] / timing["dense"]["seconds_per_epoch"], rel=0.01
+        )
+    # the exact penalty's Jacobian costs a step more than the dense AE's (measured 2.37x;
+    # the estimate 1.21x): a penalty that is not computed would time at 1.0
+    assert 1.3 < timing["exact_keras"]["ratio_to_dense"] < 20, timing
+    assert 0.5 < timing["hutchinson_keras"]["ratio_to_dense"] < 20, timing
     effect = results["effect"]
-    assert all(effect[k]["jacobian_norm"] > 0 and effect[k]["jacobian_fall"] > 0
-               for k in ("exact", "hutchinson"))  # fmt: skip
+    for kind in ("exact", "hutchinson"):
+        # the penalty lowers ‖J‖²_F (measured 4% and 3% after the smoke epoch) and costs
+        # little reconstruction (MSE ratios 1.0004 and 1.0007)
+        assert effect[kind]["jacobian_fall"] == pytest.approx(
+            effect["dense"]["jacobian_norm"] / effect[kind]["jacobian_norm"], rel=1e-3
+        )
+        assert effect[kind]["jacobian_fall"] > 1.0, effect
+        assert 0.9 < effect[kind]["mse_ratio"] < 1.1, effect
     errors = results["estimator_error"]
     assert sorted(errors, key=int) == ["1", "4", "16"]
-    # more directions, a closer estimate (RMS over the smoke run's 256 test digits)
-    per_digit = {k: row["rms_relative_error_per_digit"] for k, row in errors.items()}
-    assert per_digit["16"] < per_digit["1"]
+    # Hutchinson's relative variance per digit is at most 2/k (measured RMS 0.34, 0.16
+    # and 0.078 against the bounds 1.41, 0.71 and 0.35), and the error falls as 1/sqrt(k)
+    per_digit = {int(k): row["rms_relative_error_per_digit"] for k, row in errors.items()}
+    for k, error in per_digit.items():
+        assert error <= (2 / k) ** 0.5, per_digit
+        assert abs(errors[str(k)]["bias"]) < 0.05, errors  # unbiased (measured |bias| < 0.006)
+    assert 2.5 < per_digit[1] / per_digit[16] < 6.5, per_digit  # 4 expected, measured 4.4
 
 
 def test_conv_speed_benchmark_smoke(tmp_path):
@@ -149,10 +191,14 @@ def test_conv_speed_benchmark_smoke(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
     assert [(r["kind"], r["lever"]) for r in rows] == [("conv1d", "plain"), ("conv1d", "keras_ae")]
+    # each lever is what it says: plain Keras's defaults against keras_ae's compile
+    assert rows[0]["compile"] == {"jit_compile": False, "steps_per_execution": 1}
+    assert rows[1]["compile"] == {"jit_compile": True, "steps_per_execution": 32}
     for row in rows:
-        assert row["samples_per_s"] > 0 and row["cpu_samples_per_s"] > 0
-        assert row["first_epoch_s"] > 0
+        # 256 rows of one short round: measured 5,024 and 2,330 rows/s under load
+        assert 100 < row["samples_per_s"] < 1e6 and 100 < row["cpu_samples_per_s"] < 1e6, row
+        assert 0 < row["first_epoch_s"] < 120, row  # measured 3.0 s and 5.6 s (XLA compile)
     ratio = rows[1]["samples_per_s"] / rows[0]["samples_per_s"]
     assert rows[1]["ratio_to_plain"] == pytest.approx(ratio, rel=0.02)  # one round: the same
-    assert rows[0]["conv_share"] > 0
+    assert 0.05 < rows[0]["conv_share"] < 1.0, rows[0]  # measured 0.48 of a step
     assert "| conv1d | keras_ae |" in table.read_text()
