@@ -902,11 +902,12 @@ def markdown(results: dict) -> str:
 
 #: The kinds ``--ablation`` measures: those the command line trains on a dense trunk.
 ABLATION_KINDS = ("dense", "tied", "sparse", "contractive", "vae16")
-#: The ablation's variants: Keras's compile defaults, and the dense trunk's
-#: speed flags (``jit_compile=True, steps_per_execution=32``). Two more, batches
+#: The ablation's variants: Keras's compile defaults, and the speed flags
+#: ``jit_compile=True, steps_per_execution=32``. Two more mechanisms, batches
 #: read by row inside the train step and blocks of 32 steps run as one XLA
-#: computation, were measured here and removed for gaining less than 1.15x at
-#: the kinds' real run lengths (docs/benchmarks.md, "Ablation").
+#: computation, were measured here and removed, and the flags left the dense
+#: trunks' defaults, for gaining less than 1.15x at the kinds' real run
+#: lengths (docs/benchmarks.md, "Ablation").
 ABLATION_VARIANTS = ("plain", "flags")
 #: the section of the figures file (``--figures``) the ablation records
 ABLATION_SECTION = "benchmarks_ablation"
@@ -1037,7 +1038,7 @@ def ablation_markdown(rows: list[dict], command: str) -> str:
     ]
     for row in rows:
         run_length = f"{row['epochs']} epochs, {row['steps']:,} steps"
-        for variant in ABLATION_VARIANTS:
+        for variant in row["real"]:  # the variants measured, plain first
             real, steady = row["real"][variant], row["steady"][variant]
             if variant == "plain":
                 cells = ["1.00×"] * 4
