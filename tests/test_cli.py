@@ -61,7 +61,7 @@ def test_train_every_kind(kind, small_npz, tmp_path):
     assert all(np.isfinite(v) for v in record["test"].values())
     assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
     if kind == "stacked":  # a classifier: no reconstructions to draw
-        assert record["test"]["accuracy"] > 0.25  # chance is 0.1; this run gives 0.38
+        assert record["test"]["accuracy"] > 0.25  # chance is 0.1; this run gives 0.38-0.40
     else:
         assert (out / "reconstructions.png").stat().st_size > 1000
     if kind.startswith("vae"):
