@@ -30,11 +30,12 @@ def test_benchmark_script_smoke(tmp_path):
     results = json.loads(out.read_text())
     assert 5 < results["matmul_gflops"] < 10_000  # measured 100.7 GFLOP/s
     for row in results["kinds"]:
-        # keras_ae's compile (XLA, 32 steps per call) against compile("adam"): measured
-        # 3.35x (dense) and 2.93x (stacked); without those flags it would be about 1.0
+        # dense trunks compile as plain Keras does (the ablation in docs/benchmarks.md):
+        # the same settings, so the ratio is the machine's noise (measured 1.00 and 0.97)
         ratio = row["train_samples_per_s"] / row["plain_keras_samples_per_s"]
         assert row["speedup_vs_plain"] == pytest.approx(ratio, rel=0.01)
-        assert row["speedup_vs_plain"] > 1.2, row
+        assert row["compile"] == {"jit_compile": False, "steps_per_execution": 1}, row
+        assert 0.5 < row["speedup_vs_plain"] < 2.0, row
         # a direct call skips predict's loop: measured 12x and 77x faster
         assert row["serve_samples_per_s"] > row["predict_samples_per_s"], row
         assert 0.01 < row["fraction_of_matmul_peak"] <= 1.0, row  # measured 0.19 and 0.11
