@@ -159,9 +159,10 @@ print(
 )
 
 # %% [markdown]
-# Both models compile as the builders ship them: with XLA and 32 steps per
-# execution (the estimated penalty's default; `penalty="exact"` keeps Keras's
-# own settings). The ratio is the full price of the penalty.
+# Both models compile as the builders ship them: with the dense trunk's
+# settings on this backend (Keras's own under TensorFlow, where XLA does not
+# repay its compilation in runs this short: the ablation in
+# docs/benchmarks.md). The ratio is the full price of the penalty.
 
 # %% [markdown]
 # ## Visualise

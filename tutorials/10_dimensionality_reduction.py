@@ -96,8 +96,9 @@ print(f"train {x_train.shape}, test {x_test.shape}")
 # ReLU, sigmoid output), recompiled with the squared error to match.
 #
 # Both compile with the builders' speed settings for dense models on this
-# backend: XLA and 32 steps per execution under TensorFlow and JAX, one eager
-# step at a time under PyTorch (which allows only one step per execution).
+# backend: Keras's own under TensorFlow (the ablation in docs/benchmarks.md),
+# 32 steps per execution under JAX, one eager step at a time under PyTorch
+# (which allows only one step per execution).
 
 # %%
 speed = keras_ae.backend.compile_speed("dense")
