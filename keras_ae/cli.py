@@ -9,16 +9,19 @@ exit with code 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from keras_ae import checks
 
 PROG = "keras-ae"
 
@@ -83,34 +86,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _checked(
+    convert: Callable[[str], Any], check: Callable[[str, Any], Any], expected: str
+) -> Callable[[str], Any]:
+    """An argparse ``type``: ``text`` converted, then checked by a keras_ae.checks rule."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check("value", convert(text))
+        except (ValueError, TypeError):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
-    return value
+_positive_int = _checked(int, checks.positive_int, "a positive integer")
+_non_negative_float = _checked(float, checks.non_negative_float, "a number >= 0")
+_fraction = _checked(float, checks.open_unit_interval, "a number in (0, 1)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,6 +354,11 @@ def _train_one(
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train one model kind, then export it.
+
+    Train one model kind (KIND) and write model.keras, saved_model/, metrics.json and PNGs
+    of reconstructions (and samples for VAEs) to --out.
+    """
     from keras_ae.distribution import check_processes, make_strategy
     from keras_ae.kinds import ALL_KINDS, KINDS, SERIES_KINDS
     from keras_ae.training import set_deterministic
@@ -511,7 +508,12 @@ def _calibration_rows(source: str, label_column: str | None) -> np.ndarray:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export a .keras file to ``--format`` (SavedModel, ONNX or LiteRT)."""
+    """Export a .keras model to a SavedModel, ONNX or LiteRT.
+
+    Load a keras_ae .keras file (safe mode) and write it with its named endpoints: a
+    TensorFlow SavedModel (KERAS_BACKEND=tensorflow or jax), or a folder of ONNX or LiteRT
+    files, one per endpoint, with endpoints.json (KERAS_BACKEND=tensorflow).
+    """
     import keras_ae
     from keras_ae.export import PathExistsError
 
@@ -564,6 +566,10 @@ def _evaluate_saved_model(path: Path, data: Any) -> dict[str, float]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print test metrics of a saved model.
+
+    Print the test metrics of a SavedModel folder or a .keras file on --data's test split.
+    """
 
     import keras_ae  # noqa: F401 - registers keras_ae's classes for loading
     from keras_ae.kinds import Data, autoencoder_metrics, vae_metrics
@@ -593,6 +599,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    """Write per-point anomaly scores of a series.
+
+    Score every point of the series in a CSV file with a conv1d or lstm model (a .keras
+    file from `keras-ae train conv1d|lstm`): the mean reconstruction error of the windows
+    holding the point, written to --out as a CSV `point,score`.
+    """
     from keras_ae import series
 
     path = Path(args.model)
@@ -637,6 +649,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Train every kind briefly and draw an overview.
+
+    Train every model kind briefly on the embedded MNIST, export each, write overview.png
+    with a row per kind and print a results table.
+    """
     from keras_ae import plotting
     from keras_ae.kinds import KINDS, reconstruct
 
@@ -668,6 +685,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrained(args: argparse.Namespace) -> int:
+    """List the pretrained models.
+
+    List the pretrained models the package carries: each one's kind, size, test metrics and
+    endpoints.
+    """
     from keras_ae import pretrained
 
     listed = pretrained.list(args.directory)
@@ -685,6 +707,11 @@ def cmd_pretrained(args: argparse.Namespace) -> int:
 
 
 def cmd_export_pretrained(args: argparse.Namespace) -> int:
+    """Regenerate the pretrained SavedModels.
+
+    Train every kind with its tutorial settings and a fixed seed, export the SavedModels
+    and write manifest.json.
+    """
     from keras_ae.pretrained import export_pretrained
 
     export_pretrained(Path(args.directory), seed=args.seed, only=args.only)
@@ -710,14 +737,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    train = sub.add_parser(
-        "train",
-        parents=[common],
-        help="train one model kind, then export it",
-        description=f"Train one model kind ({kinds}) and write model.keras, "
-        "saved_model/, metrics.json and PNGs of reconstructions (and "
-        "samples for VAEs) to --out.",
-    )
+    def command(name: str, func: Any) -> argparse.ArgumentParser:
+        """A subcommand with the common options that runs ``func(args)``; its help
+        is the first line of ``func``'s docstring, its description the rest."""
+        summary, _, description = inspect.cleandoc(func.__doc__).partition("\n\n")
+        parser = sub.add_parser(
+            name,
+            parents=[common],
+            help=summary[0].lower() + summary[1:].rstrip("."),
+            description=" ".join(description.split()),
+        )
+        parser.set_defaults(func=func)
+        return parser
+
+    train = command("train", cmd_train)
     train.add_argument("kind", choices=list(ALL_KINDS), metavar="KIND", help=f"one of: {kinds}")
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--epochs", type=_positive_int, help="epochs (default: the tutorial's)")
@@ -812,17 +845,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write TensorBoard logs to DIR: the losses, and reconstructions as images "
         "each epoch (needs keras_ae[tensorboard])",
     )
-    train.set_defaults(func=cmd_train)
 
-    score = sub.add_parser(
-        "score",
-        parents=[common],
-        help="write per-point anomaly scores of a series",
-        description="Score every point of the series in a CSV file with a conv1d or "
-        "lstm model (a .keras file from `keras-ae train conv1d|lstm`): the mean "
-        "reconstruction error of the windows holding the point, written to --out as "
-        "a CSV `point,score`.",
-    )
+    score = command("score", cmd_score)
     score.add_argument("model", metavar="MODEL", help="a .keras file of a sequence kind")
     score.add_argument("--data", required=True, help="a CSV file of the series")
     score.add_argument("--out", required=True, help="the CSV file of scores to write")
@@ -838,41 +862,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the CSV columns to read (default: those the model was trained on, from "
         "series.json beside MODEL, else all)",
     )
-    score.set_defaults(func=cmd_score)
 
-    evaluate = sub.add_parser(
-        "evaluate",
-        parents=[common],
-        help="print test metrics of a saved model",
-        description="Print the test metrics of a SavedModel folder or a "
-        ".keras file on --data's test split.",
-    )
+    evaluate = command("evaluate", cmd_evaluate)
     evaluate.add_argument("path", metavar="PATH", help="SavedModel folder or .keras file")
     evaluate.add_argument(
         "--data", default="embedded", help="'embedded' (default), 'keras' or a .npz file"
     )
-    evaluate.set_defaults(func=cmd_evaluate)
 
-    demo = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="train every kind briefly and draw an overview",
-        description="Train every model kind briefly on the embedded MNIST, "
-        "export each, write overview.png with a row per kind and print a "
-        "results table.",
-    )
+    demo = command("demo", cmd_demo)
     demo.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
-    demo.set_defaults(func=cmd_demo)
 
-    export = sub.add_parser(
-        "export",
-        parents=[common],
-        help="export a .keras model to a SavedModel, ONNX or LiteRT",
-        description="Load a keras_ae .keras file (safe mode) and write it with its "
-        "named endpoints: a TensorFlow SavedModel (KERAS_BACKEND=tensorflow or jax), or "
-        "a folder of ONNX or LiteRT files, one per endpoint, with endpoints.json "
-        "(KERAS_BACKEND=tensorflow).",
-    )
+    export = command("export", cmd_export)
     export.add_argument("model", metavar="MODEL", help="a .keras file")
     export.add_argument("--out", required=True, help="folder to write")
     export.add_argument(
@@ -900,32 +900,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a table as --calibration-data: the label column (0: normal rows)",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    export.set_defaults(func=cmd_export)
 
-    listing = sub.add_parser(
-        "pretrained",
-        parents=[common],
-        help="list the pretrained models",
-        description="List the pretrained models the package carries: each "
-        "one's kind, size, test metrics and endpoints.",
-    )
+    listing = command("pretrained", cmd_pretrained)
     listing.add_argument("--directory", help="another saved_models folder")
     listing.add_argument("--json", action="store_true", help="print the listing as JSON")
-    listing.set_defaults(func=cmd_pretrained)
 
-    pre = sub.add_parser(
-        "export-pretrained",
-        parents=[common],
-        help="regenerate the pretrained SavedModels",
-        description="Train every kind with its tutorial settings and a fixed "
-        "seed, export the SavedModels and write manifest.json.",
-    )
+    pre = command("export-pretrained", cmd_export_pretrained)
     pre.add_argument("directory", metavar="DIR", help="target folder, e.g. saved_models/")
     pre.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     pre.add_argument(
         "--only", nargs="+", choices=list(KINDS), metavar="KIND", help="regenerate only these kinds"
     )
-    pre.set_defaults(func=cmd_export_pretrained)
     return parser
 
 
