@@ -1,12 +1,13 @@
 """Public builders: one keyword call gives a compiled model of each kind.
 
 Every builder has the same shape: ``input_shape`` first, then keyword-only
-arguments that ``help()`` lists: the trunk's (``architecture``,
-``hidden_units`` / ``filters`` / ``units``, ``latent_dim``, ``activation``,
-``output_activation``, ``code_activation``, ``normalize``), then the kind's
-own and ``name``. A builder makes a :class:`~keras_ae.trunks.Trunk` (which
-validates the trunk's arguments), constructs the model class of its kind
-from :mod:`keras_ae.models` (which validates the kind's) and calls
+arguments that ``help()`` lists: the kind's own and ``name``, then the
+trunk's (``architecture``, ``latent_dim``, ``hidden_units`` / ``filters`` /
+``units``, ``kernel_size``, ``activation``, ``output_activation``,
+``code_activation``, ``normalize``; a kind's most telling ones first). A
+builder makes a :class:`~keras_ae.trunks.Trunk` (which validates the trunk's
+arguments), constructs the model class of its kind from
+:mod:`keras_ae.models` (which validates the kind's) and calls
 ``model.compile()``, whose ``"auto"`` defaults the class holds
 (:class:`~keras_ae.models.KerasAEModel`): ``model.compile(...)`` afterwards
 overrides any of them, and a reloaded model recompiles with them.
@@ -212,15 +213,15 @@ def build_denoising_autoencoder(
     noise: str = "gaussian",
     noise_level: float = 0.4,
     seed: int | None = None,
+    name: str | None = None,
     architecture: str = "conv",
     latent_dim: int | None = None,
-    hidden_units: Sequence[int] | None = None,
+    code_activation: str | None = None,
     filters: Sequence[int] | None = None,
     kernel_size: int = 3,
+    hidden_units: Sequence[int] | None = None,
     activation: str | None = "relu",
     output_activation: str | None = "sigmoid",
-    code_activation: str | None = None,
-    name: str | None = None,
 ) -> DenoisingAutoencoder:
     """A denoising autoencoder (Vincent et al. 2008): corrupt, then reconstruct the clean input.
 
@@ -239,14 +240,6 @@ def build_denoising_autoencoder(
 
     Args:
         input_shape: one sample's shape, without the batch axis.
-        architecture: ``"conv"`` or ``"dense"``.
-        hidden_units: dense trunk sizes (default (256, 128)).
-        filters: conv trunk widths (default (32, 64)).
-        latent_dim: size of the code (default 128 for conv, 32 for dense).
-        kernel_size: convolution kernel size (conv).
-        activation: hidden-layer activation.
-        output_activation: "sigmoid" (BCE loss) or None (MSE loss).
-        code_activation: activation of the code layer (default linear).
         noise: ``"gaussian"`` (add N(0, noise_level²), then clip to [0, 1]),
             ``"masking"`` (set a fraction ``noise_level`` of inputs to 0) or
             ``"salt_and_pepper"`` (set a fraction ``noise_level`` to 0 or 1).
@@ -254,6 +247,14 @@ def build_denoising_autoencoder(
             for the fractions).
         seed: seed of the corruption layer's own ``SeedGenerator``.
         name: model name; default "denoising_autoencoder".
+        architecture: ``"conv"`` or ``"dense"``.
+        latent_dim: size of the code (default 128 for conv, 32 for dense).
+        code_activation: activation of the code layer (default linear).
+        filters: conv trunk widths (default (32, 64)).
+        kernel_size: convolution kernel size (conv).
+        hidden_units: dense trunk sizes (default (256, 128)).
+        activation: hidden-layer activation.
+        output_activation: "sigmoid" (BCE loss) or None (MSE loss).
 
     Returns:
         A compiled :class:`~keras_ae.models.DenoisingAutoencoder`.
@@ -273,6 +274,7 @@ def build_sparse_autoencoder(
     target: float = 0.05,
     weight: float = 3e-3,
     l1: float = 1e-4,
+    name: str | None = None,
     latent_dim: int = 256,
     code_activation: str | None = "auto",
     architecture: str = "dense",
@@ -281,7 +283,6 @@ def build_sparse_autoencoder(
     kernel_size: int = 3,
     activation: str | None = "relu",
     output_activation: str | None = "sigmoid",
-    name: str | None = None,
 ) -> SparseAutoencoder:
     """A sparse autoencoder: few code units active for any one input.
 
@@ -294,14 +295,6 @@ def build_sparse_autoencoder(
 
     Args:
         input_shape: one sample's shape, without the batch axis.
-        architecture: ``"dense"`` or ``"conv"``.
-        hidden_units: dense trunk sizes (default (256, 128)).
-        filters: conv trunk widths (default (32, 64)).
-        latent_dim: code size (default 256).
-        kernel_size: convolution kernel size (conv).
-        activation: hidden-layer activation.
-        output_activation: "sigmoid" (BCE loss) or None (MSE loss).
-        code_activation: "auto" (default): sigmoid for ``"kl"``, ReLU for ``"l1"``.
         sparsity: ``"kl"``: sigmoid code units and the penalty
             ``weight * sum_j KL(target || rho_hat_j)``, ``rho_hat_j`` being
             unit j's mean activation over the batch (UFLDL). ``"l1"``: an L1
@@ -315,6 +308,14 @@ def build_sparse_autoencoder(
             units cost by themselves.
         l1: the L1 coefficient (``"l1"``).
         name: model name; default "sparse_autoencoder".
+        latent_dim: code size (default 256).
+        code_activation: "auto" (default): sigmoid for ``"kl"``, ReLU for ``"l1"``.
+        architecture: ``"dense"`` or ``"conv"``.
+        hidden_units: dense trunk sizes (default (256, 128)).
+        filters: conv trunk widths (default (32, 64)).
+        kernel_size: convolution kernel size (conv).
+        activation: hidden-layer activation.
+        output_activation: "sigmoid" (BCE loss) or None (MSE loss).
 
     ``fit`` reports ``mean_activation`` (mean code activation over the batch)
     and ``sparsity_loss`` beside the loss.
@@ -337,6 +338,7 @@ def build_contractive_autoencoder(
     penalty: str = "hutchinson",
     projections: int = 1,
     seed: int | None = None,
+    name: str | None = None,
     architecture: str = "dense",
     hidden_units: Sequence[int] | None = None,
     filters: Sequence[int] | None = None,
@@ -345,7 +347,6 @@ def build_contractive_autoencoder(
     activation: str | None = "relu",
     output_activation: str | None = "sigmoid",
     code_activation: str | None = None,
-    name: str | None = None,
 ) -> ContractiveAutoencoder:
     """A contractive autoencoder (Rifai et al. 2011): reconstruction + λ‖J_encoder(x)‖²_F.
 
@@ -375,14 +376,6 @@ def build_contractive_autoencoder(
 
     Args:
         input_shape: one sample's shape, without the batch axis.
-        architecture: ``"dense"`` or ``"conv"``.
-        hidden_units: dense trunk sizes (default (256, 128)).
-        filters: conv trunk widths (default (32, 64)).
-        latent_dim: size of the code.
-        kernel_size: convolution kernel size (conv).
-        activation: hidden-layer activation.
-        output_activation: "sigmoid" (BCE loss) or None (MSE loss).
-        code_activation: activation of the code layer (default linear).
         contractive_weight: λ (>= 0). The default, 1e-4, is scaled to the
             binary cross-entropy averaged over pixels and to the large
             Jacobians of the default trunk's linear code (‖J‖²_F of several
@@ -395,6 +388,14 @@ def build_contractive_autoencoder(
             projections) at most, and much less for a batch's mean.
         seed: seed of the model's own ``SeedGenerator`` for the directions.
         name: model name; default "contractive_autoencoder".
+        architecture: ``"dense"`` or ``"conv"``.
+        hidden_units: dense trunk sizes (default (256, 128)).
+        filters: conv trunk widths (default (32, 64)).
+        latent_dim: size of the code.
+        kernel_size: convolution kernel size (conv).
+        activation: hidden-layer activation.
+        output_activation: "sigmoid" (BCE loss) or None (MSE loss).
+        code_activation: activation of the code layer (default linear).
 
     Returns:
         A compiled :class:`~keras_ae.models.ContractiveAutoencoder`.
@@ -414,16 +415,16 @@ def build_contractive_autoencoder(
 def build_vae(
     input_shape: Sequence[int] = (28, 28, 1),
     *,
-    architecture: str = "dense",
-    hidden_units: Sequence[int] | None = None,
-    filters: Sequence[int] | None = None,
-    latent_dim: int = 2,
-    kernel_size: int = 3,
-    activation: str | None = "relu",
     beta: float = 1.0,
     likelihood: str = "bernoulli",
     seed: int | None = None,
     name: str | None = None,
+    architecture: str = "dense",
+    latent_dim: int = 2,
+    hidden_units: Sequence[int] | None = None,
+    filters: Sequence[int] | None = None,
+    kernel_size: int = 3,
+    activation: str | None = "relu",
 ) -> VariationalAutoencoder:
     """A variational autoencoder (Kingma & Welling 2013) that trains with plain ``fit``.
 
@@ -440,13 +441,6 @@ def build_vae(
 
     Args:
         input_shape: one sample's shape, without the batch axis.
-        architecture: ``"dense"`` (default hidden units (512, 256)) or
-            ``"conv"`` (default filters (32, 64)).
-        hidden_units: dense trunk sizes.
-        filters: conv trunk widths.
-        latent_dim: size of z.
-        kernel_size: convolution kernel size (conv).
-        activation: hidden-layer activation.
         beta: initial KL weight (a variable; see
             :class:`keras_ae.callbacks.KLAnnealing`).
         likelihood: ``"bernoulli"`` (sigmoid output, binary cross-entropy
@@ -455,6 +449,13 @@ def build_vae(
             Gaussian with fixed unit variance, not learned).
         seed: seed of the Sampling layer's ``SeedGenerator``.
         name: model name; default "vae".
+        architecture: ``"dense"`` (default hidden units (512, 256)) or
+            ``"conv"`` (default filters (32, 64)).
+        latent_dim: size of z.
+        hidden_units: dense trunk sizes.
+        filters: conv trunk widths.
+        kernel_size: convolution kernel size (conv).
+        activation: hidden-layer activation.
 
     Returns:
         A compiled :class:`~keras_ae.models.VariationalAutoencoder`.
