@@ -34,15 +34,11 @@ from keras_ae.models import KerasAEModel
 #: ``kind`` -> the builder of one layer of the stack.
 LAYER_BUILDERS = {"sparse": build_sparse_autoencoder, "denoising": build_denoising_autoencoder}
 
-#: Builder arguments that the stack sets itself for every layer.
-_STACK_SETS = (
-    "input_shape",
-    "architecture",
-    "hidden_units",
-    "latent_dim",
-    "output_activation",
-    "name",
-)
+#: ``kind`` -> the layer builder's arguments that :func:`pretrain_stacked_autoencoder` passes on.
+LAYER_ARGUMENTS = {
+    "sparse": ("sparsity", "target", "weight", "l1", "code_activation"),
+    "denoising": ("noise", "noise_level", "code_activation"),
+}
 
 
 def _in_unit_range(x: np.ndarray) -> bool:
@@ -58,7 +54,13 @@ def pretrain_stacked_autoencoder(
     batch_size: int = 128,
     seed: int | None = None,
     verbose: int | str = 0,
-    **layer_kwargs: Any,
+    sparsity: str | None = None,
+    target: float | None = None,
+    weight: float | None = None,
+    l1: float | None = None,
+    noise: str | None = None,
+    noise_level: float | None = None,
+    code_activation: str | None = None,
 ) -> keras.Model:
     """Greedy layer-wise pretraining of a stack of dense autoencoders.
 
@@ -88,12 +90,18 @@ def pretrain_stacked_autoencoder(
             weights and shuffling) and denoising layer ``i`` gets the
             corruption seed ``seed + i``.
         verbose: ``fit``'s verbosity for every layer.
-        **layer_kwargs: further arguments of the layer builder, the same for
-            every layer: ``sparsity``, ``target``, ``weight``, ``l1``,
-            ``code_activation`` (sparse); ``noise``, ``noise_level``,
-            ``code_activation`` (denoising). The stack sets
-            ``input_shape``, ``architecture``, ``hidden_units``,
-            ``latent_dim``, ``output_activation`` and ``name`` itself.
+        sparsity: ``build_sparse_autoencoder``'s, for every layer (None: its default).
+        target: ``build_sparse_autoencoder``'s (None: its default).
+        weight: ``build_sparse_autoencoder``'s (None: its default).
+        l1: ``build_sparse_autoencoder``'s (None: its default).
+        noise: ``build_denoising_autoencoder``'s (None: its default).
+        noise_level: ``build_denoising_autoencoder``'s (None: its default).
+        code_activation: the code units' activation (None: sigmoid for
+            ``"denoising"``, the sparse builder's default for ``"sparse"``).
+
+    The arguments of the other kind's builder are refused. The stack sets
+    each layer's ``input_shape``, ``architecture``, ``hidden_units``,
+    ``latent_dim``, ``output_activation`` and ``name`` itself.
 
     Returns:
         The uncompiled functional model ``"stacked_encoder"``: input →
@@ -106,11 +114,21 @@ def pretrain_stacked_autoencoder(
     epochs = checks.positive_int("epochs", epochs)
     batch_size = checks.positive_int("batch_size", batch_size)
     seed = checks.seed("seed", seed)
-    for key in _STACK_SETS:
-        if key in layer_kwargs:
+    given = {
+        "sparsity": sparsity,
+        "target": target,
+        "weight": weight,
+        "l1": l1,
+        "noise": noise,
+        "noise_level": noise_level,
+        "code_activation": code_activation,
+    }
+    layer_kwargs = {k: v for k, v in given.items() if v is not None}
+    for key, value in layer_kwargs.items():
+        if key not in LAYER_ARGUMENTS[kind]:
             raise ValueError(
-                f"`{key}` is set by the stack for each layer and can't be passed (the "
-                f"code sizes come from `hidden_units`). Received: {key}={layer_kwargs[key]!r}"
+                f"`{key}` is an argument of the other layer kind, not of kind={kind!r} "
+                f"({', '.join(LAYER_ARGUMENTS[kind])}). Received: {key}={value!r}"
             )
     if kind == "denoising":
         layer_kwargs.setdefault("code_activation", "sigmoid")

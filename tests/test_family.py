@@ -246,7 +246,7 @@ BAD_ARGUMENTS = [
     (stacked.pretrain_stacked_autoencoder, {"x": X_TINY, "epochs": 0}, "epochs"),
     (stacked.pretrain_stacked_autoencoder, {"x": X_TINY, "batch_size": -1}, "batch_size"),
     (stacked.pretrain_stacked_autoencoder, {"x": X_TINY, "seed": 1.5}, "seed"),
-    (stacked.pretrain_stacked_autoencoder, {"x": X_TINY, "latent_dim": 3}, "latent_dim"),
+    (stacked.pretrain_stacked_autoencoder, {"x": X_TINY, "noise": "masking"}, "noise"),
     (stacked.pretrain_stacked_autoencoder, {"x": X_TINY, "target": 2.0}, "target"),
     (stacked.pretrain_stacked_autoencoder, {"x": "digits"}, "x"),
     (stacked.build_stacked_classifier, {"encoder": "encoder"}, "encoder"),
