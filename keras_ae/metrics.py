@@ -115,9 +115,9 @@ def log_importance_weights(
     x: Any,
     num_samples: int = 1,
     *,
-    batch_size: int | None = None,
     seed: int | None = 0,
     likelihood: str | None = None,
+    batch_size: int | None = None,
 ) -> np.ndarray:
     """``log w = log p(x|z) + log p(z) - log q(z|x)`` for ``num_samples`` draws
     ``z ~ q(z|x)`` per image: an (N, num_samples) float64 array.
