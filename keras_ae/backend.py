@@ -5,7 +5,7 @@ keras_ae's models, layers and losses use ``keras.layers``, ``keras.ops`` and
 holds the few choices that depend on the backend Keras runs on
 (``KERAS_BACKEND``):
 
-- :func:`tensorflow_only`: the hook to :mod:`keras_ae.tensorflow_backend`
+- :func:`tensorflow_only`: the hook to the ``tensorflow_backend`` module
   (TensorFlow's random draws, Jacobians and ``tf.distribute``), None on other
   backends;
 - :class:`ModelHooks`: the mixin the model classes inherit: compile configs
@@ -33,7 +33,7 @@ def name() -> str:
 
 
 def tensorflow_only() -> ModuleType | None:
-    """:mod:`keras_ae.tensorflow_backend` under the TensorFlow backend, else None.
+    """The ``tensorflow_backend`` module under the TensorFlow backend, else None.
 
     The only route from the rest of keras_ae to TensorFlow-only code: on JAX
     and PyTorch it returns None without importing anything."""

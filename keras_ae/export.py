@@ -22,7 +22,7 @@ its own graph: load only SavedModels you trust.
 :func:`export_model` writes any of :data:`FORMATS`. ONNX and LiteRT files
 hold one function each, so those formats are a folder with one file per
 endpoint and ``endpoints.json`` (see :func:`export_model`); the converters
-themselves live in :mod:`keras_ae.tensorflow_backend`.
+themselves live in the ``tensorflow_backend`` module.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ TRAIN_OPTIONS: dict[str, str] = {
 
 
 def _qualified_name(fn: Callable[..., Any]) -> str:
-    """``keras_ae.NAME`` for a public builder, else ``module.NAME``."""
+    """``keras_ae.<name>`` for a public builder, else ``<module>.<name>``."""
     import keras_ae
 
     name = fn.__qualname__

@@ -27,7 +27,7 @@ def random_draws(
     ``keras.random.uniform`` draws with it, on every backend.
 
     Under TensorFlow the same numbers come from
-    :func:`keras_ae.tensorflow_backend.philox_draws`, which XLA compiles to a
+    ``philox_draws`` in the ``tensorflow_backend`` module, which XLA compiles to a
     cheaper program.
     """
     checks.choice("distribution", distribution, ("normal", "uniform"))
