@@ -1,7 +1,5 @@
-"""keras_ae.baselines: PCA on the embedded digits.
-
-The rolling z-score of a series is tested with the series detectors, in
-test_sequences.py."""
+"""keras_ae.baselines: PCA on the embedded digits, and the rolling z-score of a series
+by hand (its bad arguments are tested with the series detectors, in test_sequences.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_ae import metrics
-from keras_ae.baselines import PCA
+from keras_ae.baselines import PCA, rolling_zscore
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +61,15 @@ def test_bad_n_components_is_named_with_its_value(digits, n_components, error):
     with pytest.raises(error) as err:
         PCA(n_components).fit(digits[0])
     assert f"Received: n_components={n_components!r}" in str(err.value)
+
+
+def test_rolling_zscore_by_hand():
+    x = np.array([1.0, 2, 3, 2, 1, 10, 5, 5, 5, 5])
+    scores = rolling_zscore(x, 3)
+    # t=2: past (1, 2): |3 - 1.5| / 0.5; t=4: past (2, 3, 2): |1 - 7/3| / sqrt(2/9)
+    np.testing.assert_allclose(scores[:5], [0, 0, 3, 0, np.sqrt(8)], rtol=1e-5)
+    for t in range(5, 9):
+        past = x[t - 3 : t]
+        np.testing.assert_allclose(scores[t], abs(x[t] - past.mean()) / past.std(), rtol=1e-5)
+    assert scores[9] == 0  # equal to a constant past
+    assert rolling_zscore(np.r_[x, 6.0], 3)[10] > 1e3  # different from a constant past

@@ -1,4 +1,5 @@
-"""The registered layers of the classical family: corruptions, sparsity penalty, tied Dense.
+"""The registered layers: corruptions, sparsity penalty, tied Dense, and the VAE's
+Sampling and KLDivergence.
 
 Each layer gets the Keras layer-test checks: config and serialisation round
 trips, seeds, the training/inference switch, and its statistics or loss
@@ -308,3 +309,60 @@ def test_random_draws_name_philox_so_xla_need_not_derive_the_key_per_number():
 def test_random_draws_rejects_an_unknown_distribution():
     with pytest.raises(ValueError, match="`distribution`.*'normal', 'uniform'.*'gamma'"):
         layers.random_draws("gamma", (2,), keras.random.SeedGenerator(0), "float32")
+
+
+# ---------------------------------------------------------------- Sampling
+
+
+def test_sampling_layer_config_and_serialization_round_trip():
+    layer = layers.Sampling(seed=7, name="sampling")
+    config = layer.get_config()
+    assert config["seed"] == 7
+    assert layers.Sampling.from_config(config).get_config() == config
+    blob = json.dumps(keras.saving.serialize_keras_object(layer))
+    restored = keras.saving.deserialize_keras_object(json.loads(blob))
+    assert type(restored) is layers.Sampling
+    assert restored.get_config() == config
+
+
+def test_sampling_layer_draws_fresh_reproducible_standard_normals():
+    mean = np.zeros((20000, 8), "float32")
+    log_var = np.zeros_like(mean)
+    layer = layers.Sampling(seed=3)
+    first = keras.ops.convert_to_numpy(layer([mean, log_var]))
+    second = keras.ops.convert_to_numpy(layer([mean, log_var]))
+    assert first.shape == mean.shape
+    assert not np.allclose(first, second)  # successive calls draw anew
+    again = keras.ops.convert_to_numpy(layers.Sampling(seed=3)([mean, log_var]))
+    np.testing.assert_array_equal(first, again)  # same seed, new layer: same draw
+    # eps ~ N(0, 1): 160,000 draws put the mean within 0.01 and the std within 0.005
+    # (4 standard errors); use twice that.
+    assert abs(first.mean()) < 0.02
+    assert abs(first.std() - 1.0) < 0.01
+    # mean + exp(log_var / 2) * eps: N(3, 2²)
+    z = keras.ops.convert_to_numpy(layer([mean + 3.0, log_var + np.log(4.0)]))
+    assert abs(z.mean() - 3.0) < 0.04 and abs(z.std() - 2.0) < 0.02
+
+
+# ---------------------------------------------------------------- KL divergence
+
+
+def test_kl_layer_adds_beta_times_the_known_kl():
+    z_mean = np.array([[1.0, 0.0], [0.0, 0.0]], "float32")
+    z_log_var = np.array([[0.0, np.log(2.0)], [0.0, 0.0]], "float32")
+    # KL(N(μ, σ²) || N(0, 1)) = ½ Σ (μ² + σ² − 1 − log σ²): 1 − ½ log 2 and 0
+    expected = (1.0 - 0.5 * np.log(2.0) + 0.0) / 2
+    layer = layers.KLDivergence(beta=0.5)
+    out_mean, out_log_var = layer([z_mean, z_log_var])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out_mean), z_mean)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out_log_var), z_log_var)
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(layer.losses[0]), 0.5 * expected, rtol=1e-6)
+    assert float(layer.kl_loss.result()) == 0.0  # reported by the model's compute_loss:
+    layer.update_metrics()
+    np.testing.assert_allclose(float(layer.kl_loss.result()), expected, rtol=1e-6)
+    layer.beta.assign(2.0)  # beta is a variable: no rebuild needed
+    layer([z_mean, z_log_var])
+    np.testing.assert_allclose(float(layer.losses[0]), 2.0 * expected, rtol=1e-6)
+    assert not layer.beta.trainable
+    assert layer.get_config()["beta"] == 0.5

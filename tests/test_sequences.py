@@ -134,18 +134,6 @@ def test_other_trunks_take_the_lstm_architecture():
     assert vae.reconstruct(x).shape == x.shape
 
 
-def test_rolling_zscore_by_hand():
-    x = np.array([1.0, 2, 3, 2, 1, 10, 5, 5, 5, 5])
-    scores = rolling_zscore(x, 3)
-    # t=2: past (1, 2): |3 - 1.5| / 0.5; t=4: past (2, 3, 2): |1 - 7/3| / sqrt(2/9)
-    np.testing.assert_allclose(scores[:5], [0, 0, 3, 0, np.sqrt(8)], rtol=1e-5)
-    for t in range(5, 9):
-        past = x[t - 3 : t]
-        np.testing.assert_allclose(scores[t], abs(x[t] - past.mean()) / past.std(), rtol=1e-5)
-    assert scores[9] == 0  # equal to a constant past
-    assert rolling_zscore(np.r_[x, 6.0], 3)[10] > 1e3  # different from a constant past
-
-
 # ---------------------------------------------------------------- detection
 
 
