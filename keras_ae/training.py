@@ -217,8 +217,7 @@ def set_deterministic(seed: int) -> None:
     """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``), and
     under TensorFlow turn on its op determinism, so that two trainings on the
     CPU give identical weights."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be an integer >= 0. Received: seed={seed!r}")
+    seed = checks.seed("seed", seed, allow_none=False)
     keras.utils.set_random_seed(seed)
     tf_only = backend.tensorflow_only()
     if tf_only is not None:

@@ -20,6 +20,21 @@ import keras_ae
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _op_determinism_off_after_each_test():
+    """Each test starts with TensorFlow's op determinism off, as a fresh process does.
+
+    ``keras-ae train --seed`` run in-process turns it on, and Keras then compiles
+    every later model without XLA (``jit_compile`` is False under op determinism).
+    """
+    yield
+    if keras_ae.backend.name() == "tensorflow":
+        from tensorflow.python.framework import config
+
+        if config.is_op_determinism_enabled():
+            config.disable_op_determinism()
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The embedded MNIST split: (x_train, y_train), (x_test, y_test)."""

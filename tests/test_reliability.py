@@ -192,8 +192,15 @@ def test_two_seeded_trainings_give_identical_weights(tmp_path):
     for a, b in zip(runs[0], runs[1], strict=True):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, c) for a, c in zip(runs[0], runs[2], strict=True))
-    with pytest.raises(ValueError, match="seed"):
-        set_deterministic(-1)
+
+
+@pytest.mark.parametrize(
+    "bad, error", [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), (True, TypeError)]
+)
+def test_set_deterministic_takes_the_one_seed_rule(bad, error):
+    """keras_ae.checks.seed's rule: an integer in [0, 2**32)."""
+    with pytest.raises(error, match=rf"seed={bad!r}"):
+        set_deterministic(bad)
 
 
 _MIRRORED = textwrap.dedent(
