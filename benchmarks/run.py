@@ -42,6 +42,8 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -933,6 +935,22 @@ def timed_fit(model: keras.Model, x: np.ndarray, epochs: int, batch_size: int) -
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def fresh_process_fit(name: str, variant: str, epochs: int, rows: int) -> tuple[float, float]:
+    """:func:`timed_fit` of a fresh ``variant`` model of kind ``name`` for
+    ``epochs`` on the first ``rows`` embedded digits, in a Python process of its
+    own (as ``keras-ae train`` runs one model per process, so each run pays its
+    process's first XLA compilation): (wall seconds, CPU seconds)."""
+    command = [sys.executable, __file__, "--ablation-fit", name, variant]
+    command += ["--epochs", str(epochs), "--rows", str(rows)]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{proc.stderr[-3000:]}")
+    run = json.loads(proc.stdout.strip().splitlines()[-1])
+    if run["samples"] != rows:
+        raise RuntimeError(f"{' '.join(command)} trained on {run['samples']} rows, not {rows}")
+    return run["wall"], run["cpu"]
+
+
 def ablation_stats(times: dict[str, list[tuple[float, float]]]) -> dict[str, dict]:
     """Per variant: median wall and CPU seconds, and the medians of the rounds'
     ratios of the plain variant's time to its own (wall and CPU)."""
@@ -956,12 +974,13 @@ def bench_ablation(
     """The speed flags against plain Keras (:data:`ABLATION_VARIANTS`), per kind.
 
     Real length: each round trains a fresh model of each variant for the kind's
-    own epochs (or ``epochs``) on ``x`` at its batch size, the variants in a
-    rotated order, and times the whole ``fit`` (tracing and compilation
+    own epochs (or ``epochs``) on ``x`` (the first ``len(x)`` embedded digits) at
+    its batch size, each in a process of its own (:func:`fresh_process_fit`), the variants
+    in a rotated order, and times the whole ``fit`` (tracing and compilation
     included). Steady state: one model per variant, warmed up (2 epochs), then
     one epoch each per round, in a rotated order. Ratios are the medians of the
     rounds' plain time over the variant's, in wall-clock and in CPU time."""
-    rows = []
+    results = []
     for name in names:
         kind = KINDS[name]
         n_epochs, batch = epochs or kind.epochs, kind.batch_size
@@ -969,10 +988,7 @@ def bench_ablation(
         steady: dict[str, list] = {v: [] for v in ABLATION_VARIANTS}
         for r in range(rounds):
             for variant in _rotated(ABLATION_VARIANTS, r):
-                model = ablation_model(name, variant, x.shape[1:])
-                real[variant].append(timed_fit(model, x, n_epochs, batch))
-                del model
-                keras.backend.clear_session()
+                real[variant].append(fresh_process_fit(name, variant, n_epochs, len(x)))
         models = {}
         for variant in ABLATION_VARIANTS:
             models[variant] = ablation_model(name, variant, x.shape[1:])
@@ -990,10 +1006,10 @@ def bench_ablation(
             "steady": ablation_stats(steady),
         }
         print(json.dumps(row), flush=True)
-        rows.append(row)
+        results.append(row)
         del models
         keras.backend.clear_session()
-    return rows
+    return results
 
 
 def _rotated(items: tuple, r: int) -> tuple:
@@ -1131,7 +1147,18 @@ def main() -> None:
         "--rows", type=int, help="--ablation: train on the first ROWS digits (default: all)"
     )
     parser.add_argument("--figures", metavar="FILE", help="--ablation: record its figures here")
+    parser.add_argument(  # one real-length run of --ablation, in a process of its own
+        "--ablation-fit", nargs=2, metavar=("KIND", "VARIANT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
+    if args.ablation_fit:
+        name, variant = args.ablation_fit
+        (x, _), _ = keras_ae.datasets.load_mnist(source="embedded")
+        x = x[: args.rows] if args.rows else x
+        model = ablation_model(name, variant, x.shape[1:])
+        wall, cpu = timed_fit(model, x, args.epochs or KINDS[name].epochs, KINDS[name].batch_size)
+        print(json.dumps({"wall": wall, "cpu": cpu, "samples": len(x)}))
+        return
     if args.ablation:
         run_ablation(args)
         return
