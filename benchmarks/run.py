@@ -1045,8 +1045,9 @@ def ablation_markdown(rows: list[dict], command: str) -> str:
 
     lines = [
         f"`{command}`: time of plain Keras over the variant's (medians of the rounds' ratios; "
-        "wall-clock, then CPU time). Real length: the kind's own epochs from a fresh model, "
-        "compilation included. Steady state: one epoch after a warm-up.",
+        "wall-clock, then CPU time). Real length: the kind's own epochs from a fresh model "
+        "in a process of its own, compilation included. Steady state: one epoch after a "
+        "warm-up.",
         "",
         "| kind | real length | variant | real length, wall | real length, CPU | "
         "steady, wall | steady, CPU | real s | steady s/epoch |",

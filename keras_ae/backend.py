@@ -98,10 +98,10 @@ class ModelHooks:
 #: series ``(T, C)``, ``"conv"`` one on images. Measured on a 2-core CPU
 #: (docs/benchmarks.md, ``benchmarks/conv_speed.py``, ``benchmarks/run.py
 #: --ablation``): TensorFlow's dense trunks keep Keras's settings, since XLA
-#: and 32 steps per execution, 1.4-1.7x faster per epoch once compiled, gained
-#: only 1.05-1.15x in CPU time over the dense kinds' whole tutorial-length
-#: runs (their compilation included; below 1x in wall-clock time on a shared
-#: machine); a Conv1D trunk trains 2.6x faster with them (CPU time), while XLA slows the
+#: and 32 steps per execution, 1.2-1.7x faster per epoch once compiled, gained
+#: only 0.89-1.13x over the dense kinds' whole runs of their own length in a
+#: fresh process (compilation included); a Conv1D trunk trains 2.6x faster with
+#: them (CPU time), while XLA slows the
 #: Conv2D trunks (TensorFlow's oneDNN convolutions are faster than XLA's) and
 #: costs more to compile an LSTM than it saves in runs of tens of epochs. JAX
 #: always compiles with XLA; 32 steps per execution pays for dense trunks.
