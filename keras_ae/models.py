@@ -96,8 +96,11 @@ class KerasAEModel(backend.ModelHooks, keras.Model):
         return keras.optimizers.Adam(self.default_learning_rate)
 
     def default_loss(self) -> Any:
-        """The loss for ``loss="auto"``."""
-        raise NotImplementedError(f"{type(self).__name__} has no default loss; pass `loss`.")
+        """The loss for ``loss="auto"``: a class without one refuses ``"auto"``."""
+        raise ValueError(
+            f"`loss` must be a loss: {type(self).__name__} has no default for it. "
+            "Received: loss='auto'"
+        )
 
     def default_metrics(self) -> list | None:
         """The metrics for ``metrics="auto"`` (none by default)."""

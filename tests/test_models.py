@@ -131,6 +131,23 @@ def test_tied_weights_halve_the_kernel_parameters():
     assert dec.source.kernel is enc
 
 
+def test_a_model_class_without_a_default_loss_refuses_auto():
+    """KerasAEModel's own hooks: Adam(1e-3), no metrics, no default loss."""
+
+    class Plain(models.KerasAEModel):
+        pass
+
+    inputs = keras.Input((4,))
+    model = Plain(inputs, keras.layers.Dense(4)(inputs))
+    with pytest.raises(ValueError, match=r"`loss`.*Plain.*Received: loss='auto'"):
+        model.compile()
+    model.compile(loss="mse")
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+    x = np.ones((8, 4), "float32")
+    history = model.fit(x, x, epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
 def test_compile_defaults_follow_the_output_activation():
     assert keras_ae.build_dense_autoencoder().loss == "binary_crossentropy"
     linear = keras_ae.build_dense_autoencoder(activation=None, output_activation=None)
